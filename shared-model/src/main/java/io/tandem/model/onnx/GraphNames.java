@@ -1,0 +1,31 @@
+package io.tandem.model.onnx;
+
+/** The names of a decoder graph's inputs and outputs: the contract between builder and runtime. */
+public final class GraphNames {
+    public static final String INPUT_IDS = "input_ids";
+    public static final String HIDDEN_IN = "hidden_in";
+    public static final String LOGITS = "logits";
+    public static final String HIDDEN_OUT = "hidden_out";
+    public static final String SEQUENCE = "sequence";
+    public static final String PAST = "past_sequence";
+    public static final String TOTAL = "total_sequence";
+
+    private GraphNames() {
+    }
+
+    public static String pastKey(int layer) {
+        return "past_key." + layer;
+    }
+
+    public static String pastValue(int layer) {
+        return "past_value." + layer;
+    }
+
+    public static String presentKey(int layer) {
+        return "present_key." + layer;
+    }
+
+    public static String presentValue(int layer) {
+        return "present_value." + layer;
+    }
+}

@@ -1,0 +1,151 @@
+package io.tandem.model.runtime;
+
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import io.tandem.model.llama.LlamaConfig;
+import io.tandem.model.onnx.GraphSpec;
+import io.tandem.model.onnx.OnnxModel;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One ONNX Runtime session for one decoder graph. Sessions are shared; each sequence being
+ * generated gets its own {@link KvSequence} holding its KV cache.
+ */
+public final class GraphSession implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(GraphSession.class);
+
+    private final OrtEnvironment env;
+    private final OrtSession session;
+    private final GraphSpec spec;
+    private final LlamaConfig config;
+    private final List<String> activeProviders;
+
+    private GraphSession(OrtEnvironment env, OrtSession session, GraphSpec spec, LlamaConfig config,
+                         List<String> activeProviders) {
+        this.env = env;
+        this.session = session;
+        this.spec = spec;
+        this.config = config;
+        this.activeProviders = List.copyOf(activeProviders);
+    }
+
+    /** Opens a session on a built model; large models go through a temporary file with external data. */
+    public static GraphSession open(OnnxModel model, GraphSpec spec, LlamaConfig config, RuntimeOptions options) {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        List<String> active = new ArrayList<>();
+        try (OrtSession.SessionOptions so = sessionOptions(options, active)) {
+            OrtSession session;
+            if (model.fitsInline()) {
+                session = env.createSession(model.toBytes(), so);
+            } else {
+                Path dir = Files.createTempDirectory("tandem-graph");
+                Path file = dir.resolve("model.onnx");
+                List<Path> written = model.write(file);
+                try {
+                    session = env.createSession(file.toString(), so);
+                } finally {
+                    for (Path p : written) {
+                        Files.deleteIfExists(p);
+                    }
+                    Files.deleteIfExists(dir);
+                }
+            }
+            return new GraphSession(env, session, spec, config, active);
+        } catch (OrtException e) {
+            throw new IllegalStateException("ONNX Runtime could not load the graph for layers "
+                    + spec.firstLayer() + ".." + spec.endLayer() + ": " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not stage a large graph on disk", e);
+        }
+    }
+
+    /** Opens a session on an exported model file (external data is resolved beside it). */
+    public static GraphSession open(Path modelFile, GraphSpec spec, LlamaConfig config, RuntimeOptions options) {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        List<String> active = new ArrayList<>();
+        try (OrtSession.SessionOptions so = sessionOptions(options, active)) {
+            return new GraphSession(env, env.createSession(modelFile.toString(), so), spec, config, active);
+        } catch (OrtException e) {
+            throw new IllegalStateException(modelFile + ": ONNX Runtime could not load it: " + e.getMessage(), e);
+        }
+    }
+
+    private static OrtSession.SessionOptions sessionOptions(RuntimeOptions options, List<String> active) throws OrtException {
+        OrtSession.SessionOptions so = new OrtSession.SessionOptions();
+        so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        if (options.intraOpThreads() > 0) {
+            so.setIntraOpNumThreads(options.intraOpThreads());
+        }
+        for (String provider : options.executionProviders()) {
+            try {
+                addProvider(so, provider);
+                active.add(provider);
+            } catch (OrtException | RuntimeException | UnsatisfiedLinkError e) {
+                log.warn("execution provider '{}' is unavailable ({}); continuing without it", provider, e.getMessage());
+            }
+        }
+        active.add("cpu");
+        return so;
+    }
+
+    private static void addProvider(OrtSession.SessionOptions so, String provider) throws OrtException {
+        switch (provider) {
+            case "cpu" -> { }
+            case "cuda" -> so.addCUDA();
+            case "tensorrt" -> so.addTensorrt(0);
+            case "rocm" -> so.addROCM();
+            case "dnnl" -> so.addDnnl(true);
+            case "openvino" -> so.addOpenVINO("");
+            case "xnnpack" -> so.addXnnpack(Map.of());
+            case "qnn" -> so.addQnn(Map.of());
+            case "coreml" -> so.addCoreML();
+            case "nnapi" -> so.addNnapi();
+            case "acl" -> so.addACL(true);
+            default -> throw new IllegalArgumentException("unknown execution provider " + provider);
+        }
+    }
+
+    public KvSequence newSequence() {
+        return new KvSequence(this);
+    }
+
+    public GraphSpec spec() {
+        return spec;
+    }
+
+    public LlamaConfig config() {
+        return config;
+    }
+
+    /** The providers actually in use, cpu last. */
+    public List<String> activeProviders() {
+        return activeProviders;
+    }
+
+    OrtEnvironment env() {
+        return env;
+    }
+
+    OrtSession ortSession() {
+        return session;
+    }
+
+    @Override
+    public void close() {
+        try {
+            session.close();
+        } catch (OrtException e) {
+            log.warn("closing an ONNX Runtime session failed: {}", e.getMessage());
+        }
+    }
+}
