@@ -44,6 +44,17 @@ public record BlockQuantized(WeightPrecision precision, int rows, int cols, byte
         return (code(row, col) - precision.zeroPoint()) * scale(row, col / WeightPrecision.BLOCK_SIZE);
     }
 
+    /** The fp32 weight this quantized one stands for. */
+    public Matrix dequantize(String name) {
+        float[] data = new float[rows * cols];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                data[r * cols + c] = dequantized(r, c);
+            }
+        }
+        return new Matrix(name, rows, cols, data);
+    }
+
     public static BlockQuantized quantize(Matrix w, WeightPrecision precision) {
         int rows = w.rows();
         int cols = w.cols();

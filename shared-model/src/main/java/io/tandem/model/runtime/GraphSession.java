@@ -83,6 +83,10 @@ public final class GraphSession implements AutoCloseable {
     private static OrtSession.SessionOptions sessionOptions(RuntimeOptions options, List<String> active) throws OrtException {
         OrtSession.SessionOptions so = new OrtSession.SessionOptions();
         so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        // ONNX Runtime fuses weight-only DequantizeLinear+MatMul into MatMulNBits and by default lets
+        // that kernel quantize activations to int8; keep fp32 activations so the portable graph
+        // computes exactly what its weights say, as the fast one does.
+        so.addConfigEntry("session.qdq_matmulnbits_accuracy_level", "1");
         if (options.intraOpThreads() > 0) {
             so.setIntraOpNumThreads(options.intraOpThreads());
         }
