@@ -1,0 +1,105 @@
+package io.tandem.model.engine;
+
+import io.tandem.model.generate.DecoderPipeline;
+import io.tandem.model.generate.GenerationListener;
+import io.tandem.model.generate.GenerationRequest;
+import io.tandem.model.generate.GenerationResult;
+import io.tandem.model.generate.Generator;
+import io.tandem.model.generate.LocalPipeline;
+import io.tandem.model.llama.LlamaConfig;
+import io.tandem.model.manifest.ModelManifest;
+import io.tandem.model.onnx.DecoderGraphBuilder;
+import io.tandem.model.onnx.GraphSpec;
+import io.tandem.model.onnx.OnnxModel;
+import io.tandem.model.runtime.GraphSession;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+
+/**
+ * A model built into ONNX partitions with one ONNX Runtime session each, ready to generate. Many
+ * generations may run at once: each gets its own pipeline (its own KV state).
+ */
+public final class Engine implements AutoCloseable {
+
+    private final LoadedModel model;
+    private final EngineOptions options;
+    private final List<GraphSession> sessions;
+    private final List<ModelManifest> manifests;
+    private final Generator generator;
+
+    private Engine(LoadedModel model, EngineOptions options, List<GraphSession> sessions, List<ModelManifest> manifests) {
+        this.model = model;
+        this.options = options;
+        this.sessions = List.copyOf(sessions);
+        this.manifests = List.copyOf(manifests);
+        LlamaConfig config = model.weights().config();
+        this.generator = new Generator(model.tokenText(), model.endTokens(), config.contextLength(), config.vocabSize());
+    }
+
+    /** The partitions {@code options} asks for: the whole model, or two around the split point. */
+    public static List<GraphSpec> partitions(LlamaConfig config, EngineOptions options) {
+        options.requireSplitWithin(config.layers());
+        GraphSpec whole = GraphSpec.whole(config, options.precision(), options.flavour());
+        return options.split() == 0
+                ? List.of(whole)
+                : List.of(whole.withRange(0, options.split()), whole.withRange(options.split(), config.layers()));
+    }
+
+    public static Engine open(LoadedModel model, EngineOptions options) {
+        LlamaConfig config = model.weights().config();
+        List<GraphSession> sessions = new ArrayList<>();
+        List<ModelManifest> manifests = new ArrayList<>();
+        try {
+            for (GraphSpec spec : partitions(config, options)) {
+                OnnxModel graph = DecoderGraphBuilder.build(model.weights(), spec);
+                ModelManifest manifest = manifest(model, spec, graph);
+                if (!manifests.isEmpty()) {
+                    manifest.requireContinues(manifests.getLast());
+                }
+                manifests.add(manifest);
+                sessions.add(GraphSession.open(graph, spec, config, options.runtime()));
+            }
+        } catch (RuntimeException e) {
+            sessions.forEach(GraphSession::close);
+            throw e;
+        }
+        return new Engine(model, options, sessions, manifests);
+    }
+
+    public static ModelManifest manifest(LoadedModel model, GraphSpec spec, OnnxModel graph) {
+        return ModelManifest.of(model.name(), model.sourceFormat(), model.sourceSha256(), model.weights().config(), spec, graph);
+    }
+
+    public LoadedModel model() {
+        return model;
+    }
+
+    public EngineOptions options() {
+        return options;
+    }
+
+    public List<ModelManifest> manifests() {
+        return manifests;
+    }
+
+    /** A fresh sequence through every partition. Close it when done. */
+    public DecoderPipeline newPipeline() {
+        return new LocalPipeline(sessions);
+    }
+
+    public GenerationResult generate(GenerationRequest request, GenerationListener listener, BooleanSupplier cancelled) {
+        try (DecoderPipeline pipeline = newPipeline()) {
+            return generator.generate(pipeline, request, listener, cancelled);
+        }
+    }
+
+    public GenerationResult generate(GenerationRequest request) {
+        return generate(request, GenerationListener.NONE, () -> false);
+    }
+
+    @Override
+    public void close() {
+        sessions.forEach(GraphSession::close);
+    }
+}

@@ -1,0 +1,112 @@
+package io.tandem.model.sampling;
+
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/**
+ * Picks tokens from logits: greedy, or temperature with optional top-k and top-p (nucleus)
+ * filtering. Scratch arrays are allocated once per sampler; one sampler serves one sequence.
+ */
+public final class Sampler {
+
+    private final SamplingParams params;
+    private final SplittableRandom random;
+    private final float[] probabilities;
+    private final long[] order;
+
+    public Sampler(SamplingParams params, int vocabSize) {
+        this.params = params;
+        this.random = new SplittableRandom(params.seed().orElseGet(() -> new SplittableRandom().nextLong()));
+        this.probabilities = new float[vocabSize];
+        this.order = new long[vocabSize];
+    }
+
+    public SamplingParams params() {
+        return params;
+    }
+
+    /** Chooses the next token from {@code logits} (read from its position, not consumed). */
+    public TokenChoice sample(FloatBuffer logits) {
+        int n = probabilities.length;
+        if (logits.remaining() < n) {
+            throw new IllegalArgumentException("expected " + n + " logits, got " + logits.remaining());
+        }
+        int base = logits.position();
+        int best = 0;
+        int second = -1;
+        float max = logits.get(base);
+        for (int i = 1; i < n; i++) {
+            float v = logits.get(base + i);
+            if (v > max) {
+                second = best;
+                best = i;
+                max = v;
+            } else if (second < 0 || v > logits.get(base + second)) {
+                second = i;
+            }
+        }
+        // Untempered log-softmax statistics: the routing policy's confidence signals.
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            sum += Math.exp(logits.get(base + i) - max);
+        }
+        double logSum = Math.log(sum);
+        double entropy = 0;
+        for (int i = 0; i < n; i++) {
+            double lp = logits.get(base + i) - max - logSum;
+            entropy -= Math.exp(lp) * lp;
+        }
+        int token = params.isGreedy() ? best : draw(logits, base, max);
+        float logprob = (float) (logits.get(base + token) - max - logSum);
+        float margin = second < 0 ? Float.POSITIVE_INFINITY : max - logits.get(base + second);
+        return new TokenChoice(token, logprob, (float) entropy, margin);
+    }
+
+    private int draw(FloatBuffer logits, int base, float max) {
+        int n = probabilities.length;
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            float p = (float) Math.exp((logits.get(base + i) - max) / params.temperature());
+            probabilities[i] = p;
+            sum += p;
+        }
+        boolean filtered = params.topK() > 0 && params.topK() < n || params.topP() < 1f;
+        if (!filtered) {
+            double r = random.nextDouble() * sum;
+            double cumulative = 0;
+            for (int i = 0; i < n; i++) {
+                cumulative += probabilities[i];
+                if (r < cumulative) {
+                    return i;
+                }
+            }
+            return n - 1;
+        }
+        // Sort candidates by probability, descending; positive float bits order like the floats.
+        for (int i = 0; i < n; i++) {
+            order[i] = ((long) (Integer.MAX_VALUE - Float.floatToIntBits(probabilities[i])) << 32) | i;
+        }
+        Arrays.sort(order);
+        int keep = params.topK() > 0 ? Math.min(params.topK(), n) : n;
+        double kept = 0;
+        int count = 0;
+        while (count < keep) {
+            kept += probabilities[(int) order[count]];
+            count++;
+            if (kept >= params.topP() * sum) {
+                break;
+            }
+        }
+        double r = random.nextDouble() * kept;
+        double cumulative = 0;
+        for (int c = 0; c < count; c++) {
+            int i = (int) order[c];
+            cumulative += probabilities[i];
+            if (r < cumulative) {
+                return i;
+            }
+        }
+        return (int) order[count - 1];
+    }
+}
