@@ -1,6 +1,7 @@
 package io.tandem.cli;
 
 import io.tandem.model.engine.Engine;
+import io.tandem.model.engine.EngineOptions;
 import io.tandem.model.engine.LoadedModel;
 import io.tandem.model.generate.GenerationListener;
 import io.tandem.model.generate.GenerationRequest;
@@ -73,6 +74,7 @@ final class GenerateCommand implements Callable<Integer> {
         SamplingParams sampling = ModelOptions.argument("sampling", () -> new SamplingParams(temperature, topP, topK,
                 seed == null ? OptionalLong.empty() : OptionalLong.of(seed)));
         LoadedModel model = modelOptions.load();
+        EngineOptions engineOptions = modelOptions.engineOptions(split, model);
         int[] promptIds = model.encodePrompt(prompt);
         int context = model.weights().config().contextLength();
         if (promptIds.length >= context) {
@@ -80,7 +82,7 @@ final class GenerateCommand implements Callable<Integer> {
         }
         GenerationRequest request = ModelOptions.argument("--stop",
                 () -> new GenerationRequest(promptIds, maxTokens, stops, sampling));
-        try (Engine engine = Engine.open(model, modelOptions.engineOptions(split))) {
+        try (Engine engine = Engine.open(model, engineOptions)) {
             AtomicBoolean interrupted = new AtomicBoolean();
             Thread hook = new Thread(() -> interrupted.set(true));
             GenerationListener listener = ids ? GenerationListener.NONE : GenerationListener.text(text -> {

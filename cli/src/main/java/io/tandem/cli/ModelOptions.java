@@ -41,11 +41,17 @@ final class ModelOptions {
         return model == null ? LoadedModel.embedded() : LoadedModel.llama2c(model, tokenizer);
     }
 
-    EngineOptions engineOptions(int split) {
+    /** Parses the options, checking the split point against the model's layers. */
+    EngineOptions engineOptions(int split, LoadedModel loaded) {
         List<String> named = providers.stream().filter(p -> !p.isBlank()).toList();
-        return new EngineOptions(argument("--weights", () -> WeightPrecision.parse(weights)),
-                argument("--flavour", () -> GraphFlavour.parse(flavour)), split,
-                argument("--threads/--providers", () -> new RuntimeOptions(threads, named)));
+        WeightPrecision precision = argument("--weights", () -> WeightPrecision.parse(weights));
+        GraphFlavour graphFlavour = argument("--flavour", () -> GraphFlavour.parse(flavour));
+        RuntimeOptions runtime = argument("--threads/--providers", () -> new RuntimeOptions(threads, named));
+        return argument("--split", () -> {
+            EngineOptions options = new EngineOptions(precision, graphFlavour, split, runtime);
+            options.requireSplitWithin(loaded.weights().config().layers());
+            return options;
+        });
     }
 
     static <T> T argument(String name, java.util.function.Supplier<T> parse) {

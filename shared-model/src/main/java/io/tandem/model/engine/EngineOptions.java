@@ -15,7 +15,7 @@ public record EngineOptions(WeightPrecision precision, GraphFlavour flavour, int
             throw new IllegalArgumentException("precision, flavour and runtime must be given");
         }
         if (split < 0) {
-            throw new IllegalArgumentException("split must be positive, or 0 for none");
+            throw new IllegalArgumentException("split point " + split + " must be positive, or 0 for none");
         }
     }
 
@@ -26,7 +26,7 @@ public record EngineOptions(WeightPrecision precision, GraphFlavour flavour, int
     /** Checks the split point against a model with {@code layers} layers. */
     public void requireSplitWithin(int layers) {
         if (split != 0 && (split < 1 || split > layers - 1)) {
-            throw new IllegalArgumentException("--split " + split + " is outside 1.." + (layers - 1)
+            throw new IllegalArgumentException("split point " + split + " is outside 1.." + (layers - 1)
                     + ": the model has " + layers + " layers and each side needs at least one");
         }
     }
