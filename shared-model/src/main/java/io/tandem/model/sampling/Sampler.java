@@ -46,17 +46,18 @@ public final class Sampler {
                 second = i;
             }
         }
-        // Untempered log-softmax statistics: the routing policy's confidence signals.
+        // Untempered log-softmax statistics, the routing policy's confidence signals, in one exp pass:
+        // with e_i = exp(l_i - max) and Z = sum e_i, entropy = log Z - sum e_i (l_i - max) / Z.
         double sum = 0;
+        double weighted = 0;
         for (int i = 0; i < n; i++) {
-            sum += Math.exp(logits.get(base + i) - max);
+            float shifted = logits.get(base + i) - max;
+            double e = Math.exp(shifted);
+            sum += e;
+            weighted += e * shifted;
         }
         double logSum = Math.log(sum);
-        double entropy = 0;
-        for (int i = 0; i < n; i++) {
-            double lp = logits.get(base + i) - max - logSum;
-            entropy -= Math.exp(lp) * lp;
-        }
+        double entropy = logSum - weighted / sum;
         int token = params.isGreedy() ? best : draw(logits, base, max);
         float logprob = (float) (logits.get(base + token) - max - logSum);
         float margin = second < 0 ? Float.POSITIVE_INFINITY : max - logits.get(base + second);
