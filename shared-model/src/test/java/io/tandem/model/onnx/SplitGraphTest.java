@@ -2,6 +2,7 @@ package io.tandem.model.onnx;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.tandem.model.engine.LoadedModel;
 import io.tandem.model.llama.LlamaWeights;
 import io.tandem.model.llama.RandomWeights;
 import io.tandem.model.llama.RopeLayout;
@@ -18,8 +19,17 @@ class SplitGraphTest {
     @ParameterizedTest
     @CsvSource({"ADJACENT_PAIRS,PORTABLE", "ADJACENT_PAIRS,FAST", "HALVES,PORTABLE", "HALVES,FAST"})
     void everySplitPointReproducesWholeModelLogits(RopeLayout layout, GraphFlavour flavour) {
-        LlamaWeights weights = RandomWeights.create(
-                GraphVsReferenceTest.config(layout, layout == RopeLayout.HALVES, true, true), 5);
+        assertSplitsMatchWhole(RandomWeights.create(
+                GraphVsReferenceTest.config(layout, layout == RopeLayout.HALVES, true, true), 5), flavour);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"PORTABLE", "FAST"})
+    void embeddedModelSplitsMatchWholeModelLogits(GraphFlavour flavour) {
+        assertSplitsMatchWhole(LoadedModel.embedded().weights(), flavour);
+    }
+
+    private static void assertSplitsMatchWhole(LlamaWeights weights, GraphFlavour flavour) {
         int layers = weights.config().layers();
         GraphSpec whole = GraphSpec.whole(weights.config(), WeightPrecision.FP32, flavour);
         long[][] steps = {{1, 8, 15, 22}, {30}, {2}, {41}};
