@@ -13,7 +13,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.Callable;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -83,8 +82,6 @@ final class GenerateCommand implements Callable<Integer> {
         GenerationRequest request = ModelOptions.argument("--stop",
                 () -> new GenerationRequest(promptIds, maxTokens, stops, sampling));
         try (Engine engine = Engine.open(model, engineOptions)) {
-            AtomicBoolean interrupted = new AtomicBoolean();
-            Thread hook = new Thread(() -> interrupted.set(true));
             GenerationListener listener = ids ? GenerationListener.NONE : GenerationListener.text(text -> {
                 out.print(text);
                 out.flush();
@@ -93,7 +90,7 @@ final class GenerateCommand implements Callable<Integer> {
                 out.print(prompt);
                 out.flush();
             }
-            GenerationResult result = engine.generate(request, listener, interrupted::get);
+            GenerationResult result = engine.generate(request, listener, () -> false);
             if (ids) {
                 out.println(Arrays.stream(result.allIds()).mapToObj(Integer::toString).collect(Collectors.joining(" ")));
             } else {

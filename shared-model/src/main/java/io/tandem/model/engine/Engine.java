@@ -18,22 +18,24 @@ import java.util.function.BooleanSupplier;
 
 /**
  * A model built into ONNX partitions with one ONNX Runtime session each, ready to generate. Many
- * generations may run at once: each gets its own pipeline (its own KV state).
+ * generations may run at once: each gets its own pipeline (its own KV state). Once the sessions
+ * hold the weights, the engine keeps no Java copy of them.
  */
 public final class Engine implements AutoCloseable {
 
-    private final LoadedModel model;
+    private final String modelName;
+    private final LlamaConfig config;
     private final EngineOptions options;
     private final List<GraphSession> sessions;
     private final List<ModelManifest> manifests;
     private final Generator generator;
 
     private Engine(LoadedModel model, EngineOptions options, List<GraphSession> sessions, List<ModelManifest> manifests) {
-        this.model = model;
+        this.modelName = model.name();
+        this.config = model.weights().config();
         this.options = options;
         this.sessions = List.copyOf(sessions);
         this.manifests = List.copyOf(manifests);
-        LlamaConfig config = model.weights().config();
         this.generator = new Generator(model.tokenText(), model.endTokens(), config.contextLength(), config.vocabSize());
     }
 
@@ -71,8 +73,12 @@ public final class Engine implements AutoCloseable {
         return ModelManifest.of(model.name(), model.sourceFormat(), model.sourceSha256(), model.weights().config(), spec, graph);
     }
 
-    public LoadedModel model() {
-        return model;
+    public String modelName() {
+        return modelName;
+    }
+
+    public LlamaConfig config() {
+        return config;
     }
 
     public EngineOptions options() {
