@@ -12,6 +12,7 @@ import io.tandem.model.onnx.DecoderGraphBuilder;
 import io.tandem.model.onnx.GraphSpec;
 import io.tandem.model.onnx.OnnxModel;
 import io.tandem.model.runtime.GraphSession;
+import io.tandem.model.tokenizer.Llama2cTokenizer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BooleanSupplier;
@@ -25,18 +26,36 @@ public final class Engine implements AutoCloseable {
 
     private final String modelName;
     private final LlamaConfig config;
-    private final EngineOptions options;
     private final List<GraphSession> sessions;
     private final List<ModelManifest> manifests;
     private final Generator generator;
 
-    private Engine(LoadedModel model, EngineOptions options, List<GraphSession> sessions, List<ModelManifest> manifests) {
-        this.modelName = model.name();
-        this.config = model.weights().config();
-        this.options = options;
+    private Engine(String modelName, LlamaConfig config, Llama2cTokenizer tokenizer, List<GraphSession> sessions,
+                   List<ModelManifest> manifests) {
+        tokenizer.requireVocabSize(config.vocabSize());
+        this.modelName = modelName;
+        this.config = config;
         this.sessions = List.copyOf(sessions);
         this.manifests = List.copyOf(manifests);
-        this.generator = new Generator(model.tokenText(), model.endTokens(), config.contextLength(), config.vocabSize());
+        this.generator = new Generator(Llama2cText.tokenText(tokenizer), Llama2cText.endTokens(tokenizer),
+                config.contextLength(), config.vocabSize());
+    }
+
+    /**
+     * An engine over sessions opened elsewhere (an export read back from disk), one per partition
+     * in layer order. It owns the sessions from now on; on failure they are closed.
+     */
+    public static Engine ofSessions(String modelName, Llama2cTokenizer tokenizer, List<GraphSession> sessions,
+                                    List<ModelManifest> manifests) {
+        try {
+            for (int i = 1; i < manifests.size(); i++) {
+                manifests.get(i).requireContinues(manifests.get(i - 1));
+            }
+            return new Engine(modelName, manifests.getFirst().architecture(), tokenizer, sessions, manifests);
+        } catch (RuntimeException e) {
+            sessions.forEach(GraphSession::close);
+            throw e;
+        }
     }
 
     /** The partitions {@code options} asks for: the whole model, or two around the split point. */
@@ -66,7 +85,7 @@ public final class Engine implements AutoCloseable {
             sessions.forEach(GraphSession::close);
             throw e;
         }
-        return new Engine(model, options, sessions, manifests);
+        return new Engine(model.name(), config, model.tokenizer(), sessions, manifests);
     }
 
     public static ModelManifest manifest(LoadedModel model, GraphSpec spec, OnnxModel graph) {
@@ -79,10 +98,6 @@ public final class Engine implements AutoCloseable {
 
     public LlamaConfig config() {
         return config;
-    }
-
-    public EngineOptions options() {
-        return options;
     }
 
     public List<ModelManifest> manifests() {

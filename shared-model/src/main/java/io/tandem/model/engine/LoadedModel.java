@@ -5,7 +5,6 @@ import io.tandem.model.checkpoint.Llama2cCheckpointReader;
 import io.tandem.model.generate.TokenText;
 import io.tandem.model.llama.LlamaWeights;
 import io.tandem.model.tokenizer.Llama2cTokenizer;
-import io.tandem.model.tokenizer.TextStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,25 +51,11 @@ public record LoadedModel(String name, LlamaWeights weights, String sourceFormat
         return tokenizer.encode(text, true, false);
     }
 
-    /** llama2.c models end a story by starting the next one (BOS); EOS ends it too. */
     public Set<Integer> endTokens() {
-        return Set.of(tokenizer.bosId(), tokenizer.eosId());
+        return Llama2cText.endTokens(tokenizer);
     }
 
     public TokenText tokenText() {
-        return previous -> {
-            TextStream stream = tokenizer.textStream(previous);
-            return new TokenText.Stream() {
-                @Override
-                public String feed(int token) {
-                    return stream.feed(token);
-                }
-
-                @Override
-                public String flush() {
-                    return stream.flush();
-                }
-            };
-        };
+        return Llama2cText.tokenText(tokenizer);
     }
 }
