@@ -1,0 +1,307 @@
+package io.tandem.edge.chat;
+
+import io.tandem.edge.error.ApiProblem;
+import io.tandem.edge.inference.EdgeMetrics;
+import io.tandem.edge.inference.InferenceEvent;
+import io.tandem.edge.inference.LocalInference;
+import io.tandem.edge.inference.ServedModel;
+import io.tandem.model.chat.ChatTemplate;
+import io.tandem.model.generate.FinishReason;
+import io.tandem.model.generate.GenerationRequest;
+import io.tandem.model.generate.GenerationResult;
+import io.tandem.model.sampling.SamplingParams;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.http.codec.ServerSentEvent;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RestController;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import tools.jackson.databind.json.JsonMapper;
+
+/** OpenAI-compatible completions: chat and plain text, whole or streamed as server-sent events. */
+@RestController
+public class CompletionController {
+
+    public static final String ROUTE_HEADER = "X-Tandem-Route";
+
+    private final LocalInference inference;
+    private final ServedModel model;
+    private final EdgeMetrics metrics;
+    private final RequestParser parser;
+    private final JsonMapper json;
+
+    public CompletionController(LocalInference inference, ServedModel model, EdgeMetrics metrics, JsonMapper json) {
+        this.inference = inference;
+        this.model = model;
+        this.metrics = metrics;
+        this.json = json;
+        this.parser = new RequestParser(json);
+    }
+
+    @GetMapping("/v1/models")
+    Map<String, Object> models() {
+        Map<String, Object> entry = new LinkedHashMap<>();
+        entry.put("id", model.id());
+        entry.put("object", "model");
+        entry.put("created", 0);
+        entry.put("owned_by", "tandem");
+        return Map.of("object", "list", "data", List.of(entry));
+    }
+
+    @PostMapping("/v1/chat/completions")
+    Mono<ResponseEntity<?>> chat(@RequestBody(required = false) String body) {
+        return complete(() -> parser.parseChat(body));
+    }
+
+    @PostMapping("/v1/completions")
+    Mono<ResponseEntity<?>> completion(@RequestBody(required = false) String body) {
+        return complete(() -> parser.parseCompletion(body));
+    }
+
+    private Mono<ResponseEntity<?>> complete(java.util.function.Supplier<CompletionRequest> parse) {
+        Instant arrived = Instant.now();
+        CompletionRequest request;
+        RouteDecision route;
+        GenerationRequest generation;
+        Flux<InferenceEvent> events;
+        try {
+            request = parse.get();
+            if (request.model() != null && !request.model().equals(model.id())) {
+                throw new ApiProblem(ApiProblem.Kind.UNKNOWN_MODEL, "model",
+                        "model '" + request.model() + "' is not served here; GET /v1/models lists '" + model.id() + "'");
+            }
+            route = RouteDecision.decide(request.tandem());
+            generation = generationRequest(request);
+            events = inference.submit(generation);
+        } catch (ApiProblem e) {
+            metrics.request(TandemOptions.Route.LOCAL.label(), e.kind() == ApiProblem.Kind.OVERLOADED ? "rejected" : "invalid");
+            return Mono.error(e);
+        } catch (io.tandem.edge.inference.OverloadedException e) {
+            metrics.request(TandemOptions.Route.LOCAL.label(), "rejected");
+            return Mono.error(e);
+        }
+        Exchange exchange = new Exchange(request, route, generation, arrived);
+        if (request.stream()) {
+            Flux<ServerSentEvent<String>> sse = stream(exchange, events);
+            return Mono.just(ResponseEntity.ok().header(ROUTE_HEADER, route.route().label())
+                    .contentType(MediaType.TEXT_EVENT_STREAM).body(sse));
+        }
+        return events.doOnNext(exchange::observe)
+                .doOnCancel(() -> exchange.finish("cancelled"))
+                .doOnError(e -> exchange.finish("error"))
+                .filter(e -> e instanceof InferenceEvent.Finished)
+                .cast(InferenceEvent.Finished.class)
+                .next()
+                .map(finished -> {
+                    exchange.finish("ok");
+                    Map<String, Object> body = request.chat()
+                            ? chatCompletion(exchange, finished.result())
+                            : textCompletion(exchange, finished.result());
+                    return ResponseEntity.ok().header(ROUTE_HEADER, route.route().label())
+                            .contentType(MediaType.APPLICATION_JSON).body(body);
+                });
+    }
+
+    private GenerationRequest generationRequest(CompletionRequest request) {
+        String prompt = request.chat() ? ChatTemplate.PLAIN.render(request.messages()) : request.prompt();
+        int[] ids = model.encodePrompt(prompt);
+        int context = model.contextLength();
+        if (ids.length >= context) {
+            throw new ApiProblem(ApiProblem.Kind.CONTEXT_EXCEEDED, request.chat() ? "messages" : "prompt",
+                    "the prompt is " + ids.length + " tokens long; the model's context holds " + context
+                            + ", leaving no room to generate");
+        }
+        if (request.maxTokens() != null && request.maxTokens() > context) {
+            throw new ApiProblem(ApiProblem.Kind.CONTEXT_EXCEEDED, "max_tokens",
+                    "max_tokens " + request.maxTokens() + " is beyond the model's context of " + context + " tokens");
+        }
+        int maxTokens = request.maxTokens() != null ? request.maxTokens() : context - ids.length;
+        SamplingParams sampling = new SamplingParams(
+                request.temperature() == null ? 1f : request.temperature(),
+                request.topP() == null ? 1f : request.topP(), 0,
+                request.seed() == null ? OptionalLong.empty() : OptionalLong.of(request.seed()));
+        return new GenerationRequest(ids, maxTokens, request.stop(), sampling);
+    }
+
+    private Flux<ServerSentEvent<String>> stream(Exchange exchange, Flux<InferenceEvent> events) {
+        boolean chat = exchange.request.chat();
+        Flux<ServerSentEvent<String>> opening = chat
+                ? Flux.just(sse(chunk(exchange, Map.of("role", "assistant", "content", ""), null, null)))
+                : Flux.empty();
+        Flux<ServerSentEvent<String>> body = events.doOnNext(exchange::observe)
+                .concatMap(event -> switch (event) {
+                    case InferenceEvent.Started started -> Flux.<ServerSentEvent<String>>empty();
+                    case InferenceEvent.Token token -> token.token().text().isEmpty()
+                            ? Flux.<ServerSentEvent<String>>empty()
+                            : Flux.just(sse(textChunk(exchange, token.token().text())));
+                    case InferenceEvent.TrailingText trailing -> Flux.just(sse(textChunk(exchange, trailing.text())));
+                    case InferenceEvent.Finished finished -> {
+                        exchange.finish("ok");
+                        Flux<ServerSentEvent<String>> last = Flux.just(sse(chunk(exchange, chat ? Map.of() : null,
+                                finishReason(finished.result()), tandem(exchange))));
+                        if (exchange.request.includeUsage()) {
+                            Map<String, Object> usage = chunkEnvelope(exchange);
+                            usage.put("choices", List.of());
+                            usage.put("usage", usage(finished.result()));
+                            last = last.concatWith(Flux.just(sse(usage)));
+                        }
+                        yield last;
+                    }
+                })
+                .doOnCancel(() -> exchange.finish("cancelled"))
+                .doOnError(e -> exchange.finish("error"))
+                .onErrorResume(e -> Flux.just(sse(Map.of("error", Map.of("message", String.valueOf(e.getMessage()),
+                        "type", "internal-error")))));
+        return opening.concatWith(body).concatWith(Flux.just(ServerSentEvent.<String>builder().data("[DONE]").build()));
+    }
+
+    private Map<String, Object> textChunk(Exchange exchange, String text) {
+        return exchange.request.chat() ? chunk(exchange, Map.of("content", text), null, null) : chunk(exchange, text, null, null);
+    }
+
+    /** A streamed chunk: for chat, {@code delta} is the message delta; for text, the text itself. */
+    private Map<String, Object> chunk(Exchange exchange, Object delta, String finishReason, Map<String, Object> tandem) {
+        Map<String, Object> choice = new LinkedHashMap<>();
+        choice.put("index", 0);
+        if (exchange.request.chat()) {
+            choice.put("delta", delta);
+            choice.put("logprobs", null);
+        } else {
+            choice.put("text", delta == null ? "" : delta);
+            choice.put("logprobs", null);
+        }
+        choice.put("finish_reason", finishReason);
+        Map<String, Object> chunk = chunkEnvelope(exchange);
+        chunk.put("choices", List.of(choice));
+        if (tandem != null) {
+            chunk.put("tandem", tandem);
+        }
+        return chunk;
+    }
+
+    private Map<String, Object> chunkEnvelope(Exchange exchange) {
+        Map<String, Object> chunk = new LinkedHashMap<>();
+        chunk.put("id", exchange.id);
+        chunk.put("object", exchange.request.chat() ? "chat.completion.chunk" : "text_completion");
+        chunk.put("created", exchange.arrived.getEpochSecond());
+        chunk.put("model", model.id());
+        return chunk;
+    }
+
+    private Map<String, Object> chatCompletion(Exchange exchange, GenerationResult result) {
+        Map<String, Object> message = new LinkedHashMap<>();
+        message.put("role", "assistant");
+        message.put("content", result.text());
+        Map<String, Object> choice = new LinkedHashMap<>();
+        choice.put("index", 0);
+        choice.put("message", message);
+        choice.put("logprobs", null);
+        choice.put("finish_reason", finishReason(result));
+        return completion(exchange, "chat.completion", choice, result);
+    }
+
+    private Map<String, Object> textCompletion(Exchange exchange, GenerationResult result) {
+        Map<String, Object> choice = new LinkedHashMap<>();
+        choice.put("index", 0);
+        choice.put("text", result.text());
+        choice.put("logprobs", null);
+        choice.put("finish_reason", finishReason(result));
+        return completion(exchange, "text_completion", choice, result);
+    }
+
+    private Map<String, Object> completion(Exchange exchange, String object, Map<String, Object> choice, GenerationResult result) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("id", exchange.id);
+        body.put("object", object);
+        body.put("created", exchange.arrived.getEpochSecond());
+        body.put("model", model.id());
+        body.put("choices", List.of(choice));
+        body.put("usage", usage(result));
+        body.put("tandem", tandem(exchange));
+        return body;
+    }
+
+    private static Map<String, Object> usage(GenerationResult result) {
+        Map<String, Object> usage = new LinkedHashMap<>();
+        usage.put("prompt_tokens", result.promptIds().length);
+        usage.put("completion_tokens", result.tokens().size());
+        usage.put("total_tokens", result.promptIds().length + result.tokens().size());
+        return usage;
+    }
+
+    private static Map<String, Object> tandem(Exchange exchange) {
+        Map<String, Object> tandem = new LinkedHashMap<>();
+        tandem.put("route", exchange.route.route().label());
+        tandem.put("reason", exchange.route.reason());
+        tandem.put("warnings", exchange.route.warnings());
+        if (exchange.firstTokenNanos > 0) {
+            tandem.put("ttft_ms", Math.round((exchange.firstTokenNanos - exchange.startedNanos) / 1e6 * 10) / 10.0);
+        }
+        return tandem;
+    }
+
+    /** OpenAI's two finish reasons: the model or a stop string ended it, or a length limit did. */
+    static String finishReason(GenerationResult result) {
+        FinishReason reason = result.finishReason();
+        return switch (reason) {
+            case END_OF_SEQUENCE, STOP_STRING, CANCELLED -> "stop";
+            case MAX_TOKENS, CONTEXT_FULL -> "length";
+        };
+    }
+
+    private ServerSentEvent<String> sse(Object data) {
+        return ServerSentEvent.<String>builder().data(json.writeValueAsString(data)).build();
+    }
+
+    /** One request in flight: its identity, timings and the metrics it reports once. */
+    private final class Exchange {
+        final String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
+        final CompletionRequest request;
+        final RouteDecision route;
+        final Instant arrived;
+        final long startedNanos = System.nanoTime();
+        long firstTokenNanos;
+        private final AtomicLong lastTokenNanos = new AtomicLong();
+        private boolean finished;
+
+        Exchange(CompletionRequest request, RouteDecision route, GenerationRequest generation, Instant arrived) {
+            this.request = request;
+            this.route = route;
+            this.arrived = arrived;
+        }
+
+        void observe(InferenceEvent event) {
+            if (event instanceof InferenceEvent.Token) {
+                long now = System.nanoTime();
+                String label = route.route().label();
+                if (firstTokenNanos == 0) {
+                    firstTokenNanos = now;
+                    metrics.timeToFirstToken(label, Duration.ofNanos(now - startedNanos));
+                } else {
+                    metrics.interTokenLatency(label, Duration.ofNanos(now - lastTokenNanos.get()));
+                }
+                lastTokenNanos.set(now);
+            } else if (event instanceof InferenceEvent.Finished f && f.result().tokens().size() > 1) {
+                metrics.tokensPerSecond(route.route().label(), f.result().decodeTokensPerSecond());
+            }
+        }
+
+        synchronized void finish(String outcome) {
+            if (!finished) {
+                finished = true;
+                metrics.request(route.route().label(), outcome);
+            }
+        }
+    }
+}

@@ -1,0 +1,27 @@
+package io.tandem.edge.config;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+
+/**
+ * The local model: a llama2.c checkpoint ({@code path}, with {@code tokenizer}; the embedded
+ * stories260K when no path is given), how its graphs are built and how ONNX Runtime runs them.
+ * {@code warmupTokens} are generated once at start-up before the service reports ready.
+ */
+@ConfigurationProperties("tandem.model")
+public record ModelProperties(Path path, Path tokenizer, String weights, String flavour, int threads,
+                              List<String> providers, int warmupTokens) {
+
+    public ModelProperties {
+        weights = weights == null ? "fp32" : weights;
+        flavour = flavour == null ? "fast" : flavour;
+        providers = providers == null ? List.of() : List.copyOf(providers);
+        if (threads < 0) {
+            throw new IllegalArgumentException("tandem.model.threads must be 0 (automatic) or positive, was " + threads);
+        }
+        if (warmupTokens < 0) {
+            throw new IllegalArgumentException("tandem.model.warmup-tokens must not be negative, was " + warmupTokens);
+        }
+    }
+}

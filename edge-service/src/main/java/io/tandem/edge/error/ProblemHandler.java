@@ -1,0 +1,75 @@
+package io.tandem.edge.error;
+
+import io.tandem.edge.inference.OverloadedException;
+import java.net.URI;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.ProblemDetail;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.ExceptionHandler;
+import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.server.ServerWebInputException;
+import org.springframework.web.server.UnsupportedMediaTypeStatusException;
+
+/** The one place where errors become RFC 9457 problem responses. */
+@RestControllerAdvice
+public class ProblemHandler {
+
+    private static final Logger log = LoggerFactory.getLogger(ProblemHandler.class);
+    static final String TYPE_BASE = "https://tandem.dev/problems/";
+
+    @ExceptionHandler(ApiProblem.class)
+    ResponseEntity<ProblemDetail> api(ApiProblem e) {
+        ProblemDetail p = problem(e.kind().status(), e.kind().slug, e.kind().title, e.getMessage());
+        if (e.parameter() != null) {
+            p.setProperty("parameter", e.parameter());
+        }
+        return respond(p, new HttpHeaders());
+    }
+
+    @ExceptionHandler(OverloadedException.class)
+    ResponseEntity<ProblemDetail> overloaded(OverloadedException e) {
+        HttpHeaders headers = new HttpHeaders();
+        long seconds = Math.max(1, (e.retryAfter().toMillis() + 999) / 1000);
+        headers.set(HttpHeaders.RETRY_AFTER, Long.toString(seconds));
+        ApiProblem.Kind k = ApiProblem.Kind.OVERLOADED;
+        return respond(problem(k.status, k.slug, k.title, e.getMessage()), headers);
+    }
+
+    /** Bodies that are not JSON, or not the JSON the endpoint reads. */
+    @ExceptionHandler(ServerWebInputException.class)
+    ResponseEntity<ProblemDetail> unreadable(ServerWebInputException e) {
+        String detail = e.getMostSpecificCause() != null && e.getMostSpecificCause() != e
+                ? "the request body is not valid JSON: " + e.getMostSpecificCause().getMessage()
+                : e.getReason();
+        ApiProblem.Kind k = ApiProblem.Kind.INVALID_REQUEST;
+        return respond(problem(k.status, k.slug, k.title, detail), new HttpHeaders());
+    }
+
+    @ExceptionHandler(UnsupportedMediaTypeStatusException.class)
+    ResponseEntity<ProblemDetail> mediaType(UnsupportedMediaTypeStatusException e) {
+        return respond(problem(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type",
+                "send the request body as application/json"), new HttpHeaders());
+    }
+
+    @ExceptionHandler(RuntimeException.class)
+    ResponseEntity<ProblemDetail> unexpected(RuntimeException e) {
+        log.error("request failed", e);
+        return respond(problem(HttpStatus.INTERNAL_SERVER_ERROR, "internal-error", "Internal error",
+                "the edge could not complete the request: " + e.getMessage()), new HttpHeaders());
+    }
+
+    static ProblemDetail problem(HttpStatus status, String slug, String title, String detail) {
+        ProblemDetail p = ProblemDetail.forStatusAndDetail(status, detail);
+        p.setType(URI.create(TYPE_BASE + slug));
+        p.setTitle(title);
+        return p;
+    }
+
+    private static ResponseEntity<ProblemDetail> respond(ProblemDetail p, HttpHeaders headers) {
+        return ResponseEntity.status(p.getStatus()).headers(headers).contentType(MediaType.APPLICATION_PROBLEM_JSON).body(p);
+    }
+}
