@@ -285,6 +285,7 @@ public class CompletionController {
             if (event instanceof InferenceEvent.Token) {
                 long now = System.nanoTime();
                 String label = route.route().label();
+                metrics.tokenGenerated(label);
                 if (firstTokenNanos == 0) {
                     firstTokenNanos = now;
                     metrics.timeToFirstToken(label, Duration.ofNanos(now - startedNanos));

@@ -28,6 +28,11 @@ public final class EdgeMetrics {
                 .tag("route", route).tag("outcome", outcome).register(registry).increment();
     }
 
+    public void tokenGenerated(String route) {
+        Counter.builder("tandem.tokens.generated").description("Tokens generated").tag("route", route)
+                .register(registry).increment();
+    }
+
     public void timeToFirstToken(String route, Duration d) {
         Timer.builder("tandem.ttft").description("Time from request to the first generated token")
                 .tag("route", route).publishPercentileHistogram().register(registry).record(d);

@@ -36,10 +36,14 @@ public class LocalModelConfiguration {
     private static final Logger log = LoggerFactory.getLogger(LocalModelConfiguration.class);
 
     /** The model as loaded and warmed, with how long each step took. */
-    public record WarmModel(ServedModel served, Engine engine, long loadMillis, long warmupMillis) {
+    public record WarmModel(ServedModel served, Engine engine, long loadMillis, long warmupMillis) implements AutoCloseable {
+        @Override
+        public void close() {
+            engine.close();
+        }
     }
 
-    @Bean(destroyMethod = "")
+    @Bean(destroyMethod = "close")
     WarmModel warmModel(ModelProperties properties) {
         long start = System.nanoTime();
         LoadedModel loaded;
@@ -76,7 +80,7 @@ public class LocalModelConfiguration {
     LocalInference localInference(WarmModel warm, ConcurrencyProperties concurrency) {
         int active = concurrency.effectiveMaxActive();
         int queued = concurrency.maxQueued();
-        return new LocalInference(warm.engine(), active, queued, concurrency.retryAfter());
+        return new LocalInference(warm.engine()::generate, active, queued, concurrency.retryAfter());
     }
 
     @Bean
