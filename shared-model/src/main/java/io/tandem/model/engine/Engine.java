@@ -61,7 +61,8 @@ public final class Engine implements AutoCloseable {
     /** The partitions {@code options} asks for: the whole model, or two around the split point. */
     public static List<GraphSpec> partitions(LlamaConfig config, EngineOptions options) {
         options.requireSplitWithin(config.layers());
-        GraphSpec whole = GraphSpec.whole(config, options.precision(), options.flavour());
+        GraphSpec whole = GraphSpec.whole(config, options.precision(), options.flavour())
+                .withActivations(options.activations());
         return options.split() == 0
                 ? List.of(whole)
                 : List.of(whole.withRange(0, options.split()), whole.withRange(options.split(), config.layers()));

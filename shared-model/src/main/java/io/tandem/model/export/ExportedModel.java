@@ -4,6 +4,7 @@ import io.tandem.model.engine.Engine;
 import io.tandem.model.llama.LlamaConfig;
 import io.tandem.model.manifest.ManifestMismatchException;
 import io.tandem.model.manifest.ModelManifest;
+import io.tandem.model.onnx.ActivationPrecision;
 import io.tandem.model.onnx.GraphFlavour;
 import io.tandem.model.onnx.GraphSpec;
 import io.tandem.model.onnx.WeightPrecision;
@@ -74,7 +75,8 @@ public final class ExportedModel {
             }
             manifests.add(manifest);
             specs.add(new GraphSpec(manifest.firstLayer(), manifest.endLayer(), WeightPrecision.parse(manifest.precision()),
-                    GraphFlavour.parse(manifest.flavour()), manifest.allPositionLogits()));
+                    GraphFlavour.parse(manifest.flavour()), manifest.allPositionLogits(),
+                    ActivationPrecision.parse(manifest.activations())));
         }
         LlamaConfig config = manifests.getFirst().architecture();
         if (manifests.getFirst().firstLayer() != 0 || manifests.getLast().endLayer() != config.layers()) {

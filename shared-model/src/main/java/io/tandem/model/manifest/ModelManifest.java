@@ -31,6 +31,7 @@ public record ModelManifest(
         String output,
         boolean allPositionLogits,
         String precision,
+        String activations,
         Quantization quantization,
         String flavour,
         String attentionKernel,
@@ -57,7 +58,7 @@ public record ModelManifest(
                 spec.firstLayer(), spec.endLayer(),
                 spec.takesTokenIds() ? GraphNames.INPUT_IDS : GraphNames.HIDDEN_IN,
                 spec.endsWithLogits(config) ? GraphNames.LOGITS : GraphNames.HIDDEN_OUT,
-                spec.allPositionLogits(), p.label(), q, spec.flavour().label(),
+                spec.allPositionLogits(), p.label(), spec.activations().label(), q, spec.flavour().label(),
                 DecoderOps.attentionKernel(spec.flavour(), config).name().toLowerCase(java.util.Locale.ROOT),
                 GraphVersion.BUILDER_VERSION, OnnxModel.ONNX_OPSET, graph.sha256());
     }

@@ -25,7 +25,7 @@ public final class DecoderGraphBuilder {
         LlamaConfig config = weights.config();
         spec.requireWithin(config);
         OnnxGraph g = new OnnxGraph("tandem_" + config.architecture() + "_" + spec.firstLayer() + "_" + spec.endLayer());
-        DecoderOps ops = new DecoderOps(g, config, spec.precision(), spec.flavour());
+        DecoderOps ops = new DecoderOps(g, config, spec.precision(), spec.flavour(), spec.activations());
 
         String residual = spec.takesTokenIds()
                 ? ops.embed(g.input(GraphNames.INPUT_IDS, OnnxGraph.INT64, 1L, GraphNames.SEQUENCE), weights.tokenEmbedding())
@@ -79,6 +79,7 @@ public final class DecoderGraphBuilder {
         metadata.put("tandem.layers", spec.firstLayer() + ".." + spec.endLayer());
         metadata.put("tandem.precision", spec.precision().label());
         metadata.put("tandem.flavour", spec.flavour().label());
+        metadata.put("tandem.activations", spec.activations().label());
         return new OnnxModel(g, metadata);
     }
 }

@@ -26,12 +26,20 @@ public final class DecoderOps {
     private final LlamaConfig config;
     private final WeightPrecision precision;
     private final GraphFlavour flavour;
+    private final ActivationPrecision activations;
 
-    public DecoderOps(OnnxGraph graph, LlamaConfig config, WeightPrecision precision, GraphFlavour flavour) {
+    public DecoderOps(OnnxGraph graph, LlamaConfig config, WeightPrecision precision, GraphFlavour flavour,
+                      ActivationPrecision activations) {
         this.g = graph;
         this.config = config;
         this.precision = precision;
         this.flavour = flavour;
+        this.activations = activations;
+    }
+
+    /** Pieces that compute exactly what their weights say (fp32 activations). */
+    public DecoderOps(OnnxGraph graph, LlamaConfig config, WeightPrecision precision, GraphFlavour flavour) {
+        this(graph, config, precision, flavour, ActivationPrecision.FP32);
     }
 
     /** Position-dependent values shared by every layer of one graph. */
@@ -148,7 +156,7 @@ public final class DecoderOps {
         String scales = g.floats(name + ".scales", new long[] {(long) q.rows() * blocks}, q.scales());
         return g.node(OnnxModel.MS_DOMAIN, "MatMulNBits", 1,
                 attrs(i("K", q.cols()), i("N", q.rows()), i("bits", precision.bits()),
-                        i("block_size", WeightPrecision.BLOCK_SIZE)),
+                        i("block_size", WeightPrecision.BLOCK_SIZE), i("accuracy_level", activations.accuracyLevel())),
                 x, weight, scales)[0];
     }
 

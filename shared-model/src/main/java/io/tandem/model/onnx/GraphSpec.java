@@ -4,18 +4,28 @@ import io.tandem.model.llama.LlamaConfig;
 
 /**
  * What to build: the layer range {@code [firstLayer, endLayer)}, the weight precision, the
- * operator flavour, and whether a final partition returns logits for every position or only the
- * last one.
+ * operator flavour, whether a final partition returns logits for every position or only the last
+ * one, and what quantized matmuls compute in.
  */
 public record GraphSpec(int firstLayer, int endLayer, WeightPrecision precision, GraphFlavour flavour,
-                        boolean allPositionLogits) {
+                        boolean allPositionLogits, ActivationPrecision activations) {
+
+    /** With the default activations for the weights: int8 for quantized weights, fp32 otherwise. */
+    public GraphSpec(int firstLayer, int endLayer, WeightPrecision precision, GraphFlavour flavour,
+                     boolean allPositionLogits) {
+        this(firstLayer, endLayer, precision, flavour, allPositionLogits,
+                precision == null ? null : ActivationPrecision.defaultFor(precision));
+    }
 
     public GraphSpec {
         if (firstLayer < 0 || endLayer <= firstLayer) {
             throw new IllegalArgumentException("layer range [" + firstLayer + ", " + endLayer + ") is empty or negative");
         }
-        if (precision == null || flavour == null) {
-            throw new IllegalArgumentException("precision and flavour must be given");
+        if (precision == null || flavour == null || activations == null) {
+            throw new IllegalArgumentException("precision, flavour and activations must be given");
+        }
+        if (!precision.quantized()) {
+            activations = ActivationPrecision.FP32;
         }
     }
 
@@ -24,11 +34,15 @@ public record GraphSpec(int firstLayer, int endLayer, WeightPrecision precision,
     }
 
     public GraphSpec withRange(int first, int end) {
-        return new GraphSpec(first, end, precision, flavour, allPositionLogits);
+        return new GraphSpec(first, end, precision, flavour, allPositionLogits, activations);
     }
 
     public GraphSpec withAllPositionLogits(boolean all) {
-        return new GraphSpec(firstLayer, endLayer, precision, flavour, all);
+        return new GraphSpec(firstLayer, endLayer, precision, flavour, all, activations);
+    }
+
+    public GraphSpec withActivations(ActivationPrecision precisionOfActivations) {
+        return new GraphSpec(firstLayer, endLayer, precision, flavour, allPositionLogits, precisionOfActivations);
     }
 
     public void requireWithin(LlamaConfig config) {

@@ -33,6 +33,12 @@ public final class OnnxModel {
     /** Above this many weight bytes a written model keeps its weights in a side file. */
     static final long INLINE_LIMIT_BYTES = 1L << 30;
     private static final int EXTERNAL_ALIGNMENT = 64;
+    /**
+     * Initializers below this size stay inline even when the weights go external: ONNX Runtime
+     * reads shape-like constants (axes, shapes) during shape inference and cannot read those from
+     * external data.
+     */
+    static final long EXTERNAL_MIN_BYTES = 1024;
 
     private final GraphProto structure;
     private final List<OnnxGraph.Initializer> initializers;
@@ -99,9 +105,14 @@ public final class OnnxModel {
      * Returns the files written.
      */
     public List<Path> write(Path file) throws IOException {
+        return write(file, !fitsInline());
+    }
+
+    /** As {@link #write(Path)}, choosing the layout: tests use external data on small models. */
+    List<Path> write(Path file, boolean externalData) throws IOException {
         Path parent = file.toAbsolutePath().getParent();
         Files.createDirectories(parent);
-        if (fitsInline()) {
+        if (!externalData) {
             writeAtomically(file, toBytes());
             return List.of(file);
         }
@@ -113,6 +124,10 @@ public final class OnnxModel {
                 StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
             long offset = 0;
             for (OnnxGraph.Initializer init : initializers) {
+                if (init.byteSize() < EXTERNAL_MIN_BYTES) {
+                    g.addInitializer(OnnxGraph.tensorHeader(init).setRawData(ByteString.copyFrom(init.data().duplicate())));
+                    continue;
+                }
                 long padded = (offset + EXTERNAL_ALIGNMENT - 1) / EXTERNAL_ALIGNMENT * EXTERNAL_ALIGNMENT;
                 if (padded > offset) {
                     out.write(ByteBuffer.allocate((int) (padded - offset)));

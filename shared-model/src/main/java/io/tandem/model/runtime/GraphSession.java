@@ -43,7 +43,7 @@ public final class GraphSession implements AutoCloseable {
     public static GraphSession open(OnnxModel model, GraphSpec spec, LlamaConfig config, RuntimeOptions options) {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         List<String> active = new ArrayList<>();
-        try (OrtSession.SessionOptions so = sessionOptions(options, active)) {
+        try (OrtSession.SessionOptions so = sessionOptions(spec, options, active)) {
             OrtSession session;
             if (model.fitsInline()) {
                 session = env.createSession(model.toBytes(), so);
@@ -73,20 +73,20 @@ public final class GraphSession implements AutoCloseable {
     public static GraphSession open(Path modelFile, GraphSpec spec, LlamaConfig config, RuntimeOptions options) {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         List<String> active = new ArrayList<>();
-        try (OrtSession.SessionOptions so = sessionOptions(options, active)) {
+        try (OrtSession.SessionOptions so = sessionOptions(spec, options, active)) {
             return new GraphSession(env, env.createSession(modelFile.toString(), so), spec, config, active);
         } catch (OrtException e) {
             throw new IllegalStateException(modelFile + ": ONNX Runtime could not load it: " + e.getMessage(), e);
         }
     }
 
-    private static OrtSession.SessionOptions sessionOptions(RuntimeOptions options, List<String> active) throws OrtException {
+    private static OrtSession.SessionOptions sessionOptions(GraphSpec spec, RuntimeOptions options, List<String> active)
+            throws OrtException {
         OrtSession.SessionOptions so = new OrtSession.SessionOptions();
         so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-        // ONNX Runtime fuses weight-only DequantizeLinear+MatMul into MatMulNBits and by default lets
-        // that kernel quantize activations to int8; keep fp32 activations so the portable graph
-        // computes exactly what its weights say, as the fast one does.
-        so.addConfigEntry("session.qdq_matmulnbits_accuracy_level", "1");
+        // ONNX Runtime fuses the portable graph's weight-only DequantizeLinear+MatMul into MatMulNBits;
+        // give that kernel the same activation precision the fast graph bakes into its nodes.
+        so.addConfigEntry("session.qdq_matmulnbits_accuracy_level", Integer.toString(spec.activations().accuracyLevel()));
         if (options.intraOpThreads() > 0) {
             so.setIntraOpNumThreads(options.intraOpThreads());
         }

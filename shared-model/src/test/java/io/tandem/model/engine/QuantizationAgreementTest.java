@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tandem.model.generate.GenerationRequest;
 import io.tandem.model.llama.LlamaConfig;
+import io.tandem.model.onnx.ActivationPrecision;
 import io.tandem.model.onnx.DecoderGraphBuilder;
 import io.tandem.model.onnx.GraphFlavour;
 import io.tandem.model.onnx.GraphSpec;
@@ -54,11 +55,14 @@ class QuantizationAgreementTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"INT8,FAST,0.99", "INT8,PORTABLE,0.99", "INT4,FAST,0.80", "INT4,PORTABLE,0.80"})
-    void topOneAgreementWithFp32(WeightPrecision precision, GraphFlavour flavour, double floor) {
+    @CsvSource({"INT8,FAST,INT8,0.99", "INT8,PORTABLE,INT8,0.99", "INT8,FAST,FP32,0.99", "INT8,PORTABLE,FP32,0.99",
+                "INT4,FAST,INT8,0.80", "INT4,PORTABLE,INT8,0.80", "INT4,FAST,FP32,0.80", "INT4,PORTABLE,FP32,0.80"})
+    void topOneAgreementWithFp32(WeightPrecision precision, GraphFlavour flavour, ActivationPrecision activations,
+                                 double floor) {
         LlamaConfig config = model.weights().config();
         GraphSpec reference = GraphSpec.whole(config, WeightPrecision.FP32, flavour).withAllPositionLogits(true);
-        GraphSpec quantized = GraphSpec.whole(config, precision, flavour).withAllPositionLogits(true);
+        GraphSpec quantized = GraphSpec.whole(config, precision, flavour).withAllPositionLogits(true)
+                .withActivations(activations);
         int agree = 0;
         try (GraphSession fp32 = open(reference); GraphSession q = open(quantized)) {
             for (int[] ids : sequences) {
@@ -70,8 +74,8 @@ class QuantizationAgreementTest {
             }
         }
         double rate = (double) agree / steps;
-        System.out.printf("quantization agreement: %s %s top-1 = %.4f (%d of %d steps)%n",
-                precision.label(), flavour.label(), rate, agree, steps);
+        System.out.printf("quantization agreement: %s weights, %s activations, %s: top-1 = %.4f (%d of %d steps)%n",
+                precision.label(), activations.label(), flavour.label(), rate, agree, steps);
         assertThat(rate).isGreaterThanOrEqualTo(floor).isLessThanOrEqualTo(1.0);
     }
 

@@ -39,6 +39,7 @@ class ModelManifestTest {
         assertThat(m.endLayer()).isEqualTo(2);
         assertThat(m.input()).isEqualTo("input_ids");
         assertThat(m.output()).isEqualTo("hidden_out");
+        assertThat(m.activations()).isEqualTo("int8");
         assertThat(m.quantization().bits()).isEqualTo(4);
         assertThat(m.quantization().blockSize()).isEqualTo(32);
         assertThat(m.quantization().zeroPoint()).isEqualTo(8);
@@ -70,7 +71,7 @@ class ModelManifestTest {
                 .isInstanceOf(ManifestMismatchException.class).hasMessageContaining("0..2").hasMessageContaining("3..5");
         ModelManifest otherWeights = new ModelManifest(cloud.manifestVersion(), cloud.modelName(), cloud.sourceFormat(),
                 "0".repeat(64), cloud.architecture(), cloud.firstLayer(), cloud.endLayer(), cloud.input(), cloud.output(),
-                cloud.allPositionLogits(), cloud.precision(), cloud.quantization(), cloud.flavour(), cloud.attentionKernel(),
+                cloud.allPositionLogits(), cloud.precision(), cloud.activations(), cloud.quantization(), cloud.flavour(), cloud.attentionKernel(),
                 cloud.builderVersion(), cloud.onnxOpset(), cloud.graphSha256());
         assertThatThrownBy(() -> otherWeights.requireContinues(edge)).hasMessageContaining("different weights");
     }

@@ -30,13 +30,40 @@ class QuantizedGraphTest {
             LlamaWeights weights = RandomWeights.create(
                     GraphVsReferenceTest.config(RopeLayout.ADJACENT_PAIRS, false, true, wideHeads), 11);
             ReferenceForward reference = new ReferenceForward(GraphTesting.dequantizedTwin(weights, precision));
-            GraphSpec spec = GraphSpec.whole(weights.config(), precision, flavour);
+            GraphSpec spec = GraphSpec.whole(weights.config(), precision, flavour).withActivations(ActivationPrecision.FP32);
             try (GraphSession session = GraphTesting.open(weights, spec); KvSequence seq = session.newSequence()) {
                 for (long token : new long[] {1, 9, 27, 4, 33, 12}) {
                     float[] expected = reference.forward((int) token);
                     StageOutput.Logits logits = (StageOutput.Logits) seq.run(new StageInput.Tokens(new long[] {token}));
                     assertThat(GraphTesting.maxAbsDifference(logits.values(), expected)).isLessThan(2e-4f);
                 }
+            }
+        }
+    }
+
+    /** int8 activations (the fast default) stay close to the exact computation, and both flavours agree. */
+    @ParameterizedTest
+    @CsvSource({"INT8", "INT4"})
+    void int8ActivationsStayCloseToExactAndFlavoursAgree(WeightPrecision precision) {
+        LlamaWeights weights = RandomWeights.create(
+                GraphVsReferenceTest.config(RopeLayout.ADJACENT_PAIRS, false, true, true), 11);
+        ReferenceForward reference = new ReferenceForward(GraphTesting.dequantizedTwin(weights, precision));
+        GraphSpec fast = GraphSpec.whole(weights.config(), precision, GraphFlavour.FAST);
+        GraphSpec portable = GraphSpec.whole(weights.config(), precision, GraphFlavour.PORTABLE);
+        assertThat(fast.activations()).isEqualTo(ActivationPrecision.INT8);
+        try (GraphSession f = GraphTesting.open(weights, fast); GraphSession p = GraphTesting.open(weights, portable);
+             KvSequence fs = f.newSequence(); KvSequence ps = p.newSequence()) {
+            for (long token : new long[] {1, 9, 27, 4, 33, 12}) {
+                float[] exact = reference.forward((int) token);
+                float[] fastLogits = GraphTesting.copy(((StageOutput.Logits) fs.run(new StageInput.Tokens(new long[] {token}))).values());
+                StageOutput.Logits portableLogits = (StageOutput.Logits) ps.run(new StageInput.Tokens(new long[] {token}));
+                float spread = 0;
+                for (float v : exact) {
+                    spread = Math.max(spread, Math.abs(v));
+                }
+                float error = GraphTesting.maxAbsDifference(java.nio.FloatBuffer.wrap(fastLogits), exact);
+                assertThat(error).as("int8 activations error").isGreaterThan(0f).isLessThan(0.05f * spread);
+                assertThat(GraphTesting.maxAbsDifference(portableLogits.values(), fastLogits)).isLessThan(1e-3f);
             }
         }
     }
