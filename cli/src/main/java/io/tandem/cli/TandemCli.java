@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
 /** {@code bin/tandem}: the command line. Each subcommand is its own class. */
 @Command(name = "tandem", mixinStandardHelpOptions = true, version = "tandem 0.1.0",
         description = "Hybrid edge-cloud LLM inference.",
-        subcommands = {GenerateCommand.class, ExportCommand.class, BenchCommand.class})
+        subcommands = {GenerateCommand.class, ExportCommand.class, BenchCommand.class, LoadTestCommand.class})
 public final class TandemCli implements Runnable {
 
     /** Exit status for a usage error (bad option or value). */

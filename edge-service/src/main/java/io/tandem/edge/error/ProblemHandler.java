@@ -11,6 +11,7 @@ import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.server.ResponseStatusException;
 import org.springframework.web.server.ServerWebInputException;
 import org.springframework.web.server.UnsupportedMediaTypeStatusException;
 
@@ -55,6 +56,20 @@ public class ProblemHandler {
                 "send the request body as application/json"), new HttpHeaders());
     }
 
+    /** The framework's own refusals (no such resource, method not allowed...) keep their status. */
+    @ExceptionHandler(ResponseStatusException.class)
+    ResponseEntity<ProblemDetail> framework(ResponseStatusException e) {
+        HttpStatus status = HttpStatus.resolve(e.getStatusCode().value());
+        if (status == null) {
+            status = HttpStatus.INTERNAL_SERVER_ERROR;
+        }
+        String slug = status.getReasonPhrase().toLowerCase(java.util.Locale.ROOT).replace(' ', '-');
+        ProblemDetail p = problem(status, slug, status.getReasonPhrase(), e.getReason() != null ? e.getReason() : status.getReasonPhrase());
+        HttpHeaders headers = new HttpHeaders();
+        headers.putAll(e.getHeaders());
+        return respond(p, headers);
+    }
+
     @ExceptionHandler(RuntimeException.class)
     ResponseEntity<ProblemDetail> unexpected(RuntimeException e) {
         log.error("request failed", e);
@@ -69,7 +84,18 @@ public class ProblemHandler {
         return p;
     }
 
+    /**
+     * OpenAI's clients read an error's message only from an {@code error} member, so each problem
+     * carries one too: still valid problem+json, and the SDKs show the detail instead of "no body".
+     */
     private static ResponseEntity<ProblemDetail> respond(ProblemDetail p, HttpHeaders headers) {
+        java.util.Map<String, Object> error = new java.util.LinkedHashMap<>();
+        String slug = p.getType().getPath().substring(p.getType().getPath().lastIndexOf('/') + 1);
+        error.put("message", p.getDetail());
+        error.put("type", slug);
+        error.put("param", p.getProperties() == null ? null : p.getProperties().get("parameter"));
+        error.put("code", slug);
+        p.setProperty("error", error);
         return ResponseEntity.status(p.getStatus()).headers(headers).contentType(MediaType.APPLICATION_PROBLEM_JSON).body(p);
     }
 }

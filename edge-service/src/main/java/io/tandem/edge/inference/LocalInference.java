@@ -6,10 +6,8 @@ import io.tandem.model.generate.GenerationListener;
 import io.tandem.model.generate.GenerationRequest;
 import io.tandem.model.generate.GenerationResult;
 import java.time.Duration;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -37,6 +35,9 @@ public final class LocalInference implements AutoCloseable {
     private final int maxActive;
     private final Duration retryAfter;
     private final AtomicInteger running = new AtomicInteger();
+    /** Admission: one permit per generation running or waiting, released before its stream completes. */
+    private final java.util.concurrent.Semaphore admitted;
+    private final int maxQueued;
     private final java.util.concurrent.atomic.AtomicLong tokensGenerated = new java.util.concurrent.atomic.AtomicLong();
 
     public LocalInference(Generation generation, int maxActive, int maxQueued, Duration retryAfter) {
@@ -45,8 +46,12 @@ public final class LocalInference implements AutoCloseable {
         }
         this.generation = generation;
         this.maxActive = maxActive;
+        this.maxQueued = maxQueued;
         this.retryAfter = retryAfter;
-        BlockingQueue<Runnable> queue = maxQueued == 0 ? new SynchronousQueue<>() : new ArrayBlockingQueue<>(maxQueued);
+        this.admitted = new java.util.concurrent.Semaphore(maxActive + maxQueued);
+        // The semaphore decides admission; the executor's own queue only holds admitted work, so a
+        // worker that has finished a generation but not yet returned to the pool never causes a refusal.
+        BlockingQueue<Runnable> queue = new java.util.concurrent.LinkedBlockingQueue<>();
         AtomicInteger threadCount = new AtomicInteger();
         this.workers = new ThreadPoolExecutor(maxActive, maxActive, 60, TimeUnit.SECONDS, queue, r -> {
             Thread t = new Thread(r, "tandem-local-" + threadCount.incrementAndGet());
@@ -86,26 +91,41 @@ public final class LocalInference implements AutoCloseable {
      * one token, or takes it out of the queue.
      */
     public Flux<InferenceEvent> submit(GenerationRequest request) {
+        if (!admitted.tryAcquire()) {
+            throw new OverloadedException(maxActive, maxQueued, retryAfter);
+        }
         Sinks.Many<InferenceEvent> sink = Sinks.many().unicast().onBackpressureBuffer();
         AtomicBoolean cancelled = new AtomicBoolean();
+        AtomicBoolean released = new AtomicBoolean();
+        Runnable release = () -> {
+            if (released.compareAndSet(false, true)) {
+                admitted.release();
+            }
+        };
         long enqueued = System.nanoTime();
-        Runnable task = () -> run(request, sink, cancelled, enqueued);
+        Runnable task = () -> run(request, sink, cancelled, release, enqueued);
         try {
             workers.execute(task);
         } catch (RejectedExecutionException e) {
-            throw new OverloadedException(maxActive, queued(), retryAfter);
+            release.run();
+            throw new OverloadedException(maxActive, maxQueued, retryAfter);
         }
         return sink.asFlux().doOnCancel(() -> {
             cancelled.set(true);
-            workers.remove(task);
+            if (workers.remove(task)) {
+                release.run();
+            }
         });
     }
 
-    private void run(GenerationRequest request, Sinks.Many<InferenceEvent> sink, AtomicBoolean cancelled, long enqueued) {
+    private void run(GenerationRequest request, Sinks.Many<InferenceEvent> sink, AtomicBoolean cancelled,
+                     Runnable release, long enqueued) {
         if (cancelled.get()) {
+            release.run();
             return;
         }
         running.incrementAndGet();
+        boolean done = false;
         try {
             emit(sink, cancelled, new InferenceEvent.Started(System.nanoTime() - enqueued));
             GenerationResult result = generation.run(request, new GenerationListener() {
@@ -121,11 +141,21 @@ public final class LocalInference implements AutoCloseable {
                 }
             }, cancelled::get);
             emit(sink, cancelled, new InferenceEvent.Finished(result));
+            // free the slot before the client can see the end of its stream and send the next request
+            running.decrementAndGet();
+            release.run();
+            done = true;
             sink.tryEmitComplete();
         } catch (RuntimeException e) {
+            running.decrementAndGet();
+            release.run();
+            done = true;
             sink.tryEmitError(e);
         } finally {
-            running.decrementAndGet();
+            if (!done) {
+                running.decrementAndGet();
+                release.run();
+            }
         }
     }
 

@@ -71,6 +71,25 @@ class ProblemResponsesTest {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void problemsCarryAnOpenAiErrorMemberAndFrameworkRefusalsKeepTheirStatus() {
+        client.post().uri("/v1/chat/completions").contentType(MediaType.APPLICATION_JSON)
+                .bodyValue("{\"messages\":[],\"model\":\"x\"}").exchange()
+                .expectStatus().isBadRequest()
+                .expectBody()
+                .jsonPath("$.error.message").isEqualTo("messages must not be empty")
+                .jsonPath("$.error.type").isEqualTo("invalid-request")
+                .jsonPath("$.error.param").isEqualTo("messages");
+        client.get().uri("/no-such-page").exchange()
+                .expectStatus().isNotFound()
+                .expectHeader().contentType(MediaType.APPLICATION_PROBLEM_JSON)
+                .expectBody().jsonPath("$.status").isEqualTo(404);
+        client.get().uri("/v1/chat/completions").exchange()
+                .expectStatus().isEqualTo(405)
+                .expectHeader().valueMatches("Allow", ".*POST.*")
+                .expectHeader().contentType(MediaType.APPLICATION_PROBLEM_JSON);
+    }
+
     @ParameterizedTest
     @MethodSource("badCompletions")
     void badTextCompletionsGetProblems(Map<String, Object> body, String detail) {

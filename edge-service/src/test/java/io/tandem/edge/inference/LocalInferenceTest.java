@@ -98,6 +98,18 @@ class LocalInferenceTest {
         }
     }
 
+    /** A client that sends its next request the moment its stream ends must find its slot free. */
+    @Test
+    void theSlotIsFreeBeforeTheStreamCompletes() {
+        LocalInference.Generation instant = (request, listener, cancelled) ->
+                new GenerationResult(request.promptIds(), List.of(), "", FinishReason.MAX_TOKENS, 0, 0);
+        try (LocalInference inference = new LocalInference(instant, 1, 0, Duration.ofSeconds(1))) {
+            for (int i = 0; i < 500; i++) {
+                StepVerifier.create(inference.submit(REQUEST)).expectNextCount(2).verifyComplete();
+            }
+        }
+    }
+
     @Test
     void aQueuedRequestWhoseClientLeavesNeverRuns() {
         PacedGeneration paced = new PacedGeneration();
