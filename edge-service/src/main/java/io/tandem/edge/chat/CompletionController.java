@@ -91,7 +91,7 @@ public class CompletionController {
             metrics.request(TandemOptions.Route.LOCAL.label(), "rejected");
             return Mono.error(e);
         }
-        Exchange exchange = new Exchange(request, route, generation, arrived);
+        Exchange exchange = new Exchange(request, route, arrived);
         if (request.stream()) {
             Flux<ServerSentEvent<String>> sse = stream(exchange, events);
             return Mono.just(ResponseEntity.ok().header(ROUTE_HEADER, route.route().label())
@@ -275,7 +275,7 @@ public class CompletionController {
         private final AtomicLong lastTokenNanos = new AtomicLong();
         private boolean finished;
 
-        Exchange(CompletionRequest request, RouteDecision route, GenerationRequest generation, Instant arrived) {
+        Exchange(CompletionRequest request, RouteDecision route, Instant arrived) {
             this.request = request;
             this.route = route;
             this.arrived = arrived;

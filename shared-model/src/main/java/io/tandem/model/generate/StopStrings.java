@@ -37,9 +37,10 @@ final class StopStrings {
             return released;
         }
         int hold = 0;
+        String held = pending.toString();
         for (String stop : stops) {
-            for (int len = Math.min(stop.length() - 1, pending.length()); len > hold; len--) {
-                if (pending.toString().regionMatches(pending.length() - len, stop, 0, len)) {
+            for (int len = Math.min(stop.length() - 1, held.length()); len > hold; len--) {
+                if (held.regionMatches(held.length() - len, stop, 0, len)) {
                     hold = len;
                     break;
                 }
