@@ -1,0 +1,260 @@
+package io.tandem.model.wire;
+
+import io.tandem.model.generate.FinishReason;
+import io.tandem.model.sampling.SamplingParams;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.CharBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * Reads one frame strictly: every length is checked against the bytes present and against the
+ * {@link WireLimits} before anything is allocated, every enumerated value against its closed set,
+ * and the message must end exactly where the body does. It throws nothing but
+ * {@link WireException}, runs in time linear in the message, and is stateless (safe to share).
+ *
+ * <p>Activation payloads stay encoded (and compressed) here: {@link ActivationCodec#decode} is the
+ * second stage, so a router can look at a frame without paying for decompression.
+ */
+public final class FrameDecoder {
+
+    private final WireLimits limits;
+
+    public FrameDecoder(WireLimits limits) {
+        this.limits = Objects.requireNonNull(limits, "limits");
+    }
+
+    public FrameDecoder() {
+        this(WireLimits.DEFAULT);
+    }
+
+    public WireLimits limits() {
+        return limits;
+    }
+
+    public Envelope decode(byte[] message) {
+        return decode(ByteBuffer.wrap(message));
+    }
+
+    /** Decodes the bytes from message's position to its limit; the argument is not modified. */
+    public Envelope decode(ByteBuffer message) {
+        ByteBuffer in = message.slice().order(ByteOrder.LITTLE_ENDIAN);
+        // Checked first: a peer that sends more than we accept is told so (1009), whatever it sent.
+        if (in.remaining() > limits.maxFrameBytes()) {
+            throw new WireException(WireError.TOO_LARGE, "message of " + in.remaining() + " bytes exceeds " + limits.maxFrameBytes());
+        }
+        if (in.remaining() >= WireFormat.MAGIC.length) {
+            for (int i = 0; i < WireFormat.MAGIC.length; i++) {
+                if (in.get(i) != WireFormat.MAGIC[i]) {
+                    throw new WireException(WireError.BAD_MAGIC, "not a Tandem frame");
+                }
+            }
+        }
+        if (in.remaining() < WireFormat.HEADER_BYTES) {
+            throw new WireException(WireError.TRUNCATED, "message of " + in.remaining() + " bytes is shorter than the "
+                    + WireFormat.HEADER_BYTES + "-byte header");
+        }
+        in.position(WireFormat.MAGIC.length);
+        int version = Byte.toUnsignedInt(in.get());
+        if (version != WireFormat.VERSION) {
+            throw new WireException(WireError.UNSUPPORTED_VERSION, "version " + version + ", this build speaks " + WireFormat.VERSION);
+        }
+        FrameType type = FrameType.fromWire(Byte.toUnsignedInt(in.get()));
+        int flags = Byte.toUnsignedInt(in.get());
+        int reserved = Byte.toUnsignedInt(in.get());
+        if (flags != 0 || reserved != 0) {
+            // No flag is defined in version 1: a set bit means a sender expecting semantics we lack.
+            throw new WireException(WireError.BAD_VALUE, "flags " + flags + " and reserved " + reserved + " must be 0");
+        }
+        long sessionId = in.getLong();
+        long sequence = in.getLong();
+        int bodyLength = in.getInt();
+        if (bodyLength < 0) {
+            throw new WireException(WireError.BAD_VALUE, "negative body length " + bodyLength);
+        }
+        if (bodyLength > in.remaining()) {
+            throw new WireException(WireError.TRUNCATED, "body of " + bodyLength + " bytes declared, " + in.remaining() + " present");
+        }
+        if (bodyLength < in.remaining()) {
+            throw new WireException(WireError.LENGTH_MISMATCH, "body of " + bodyLength + " bytes declared, " + in.remaining() + " present");
+        }
+        Frame frame;
+        try {
+            frame = readBody(type, in);
+        } catch (IllegalArgumentException invalid) {
+            // A record's compact constructor refused a value: the rule lives there, the kind here.
+            throw new WireException(WireError.BAD_VALUE, invalid.getMessage(), invalid);
+        }
+        if (in.hasRemaining()) {
+            throw new WireException(WireError.LENGTH_MISMATCH, in.remaining() + " bytes after the " + type + " body");
+        }
+        return new Envelope(sessionId, sequence, frame);
+    }
+
+    private Frame readBody(FrameType type, ByteBuffer in) {
+        return switch (type) {
+            case OPEN -> {
+                String hash = readString(in);
+                need(in, 1 + 4 + 4 + 4 + 4 + 1 + 8 + 4);
+                int modeCode = Byte.toUnsignedInt(in.get());
+                int splitLayer = in.getInt();
+                Mode mode = switch (modeCode) {
+                    case 0 -> {
+                        if (splitLayer != 0) {
+                            throw new WireException(WireError.BAD_VALUE, "FULL mode with split layer " + splitLayer);
+                        }
+                        yield Mode.FULL;
+                    }
+                    case 1 -> Mode.split(splitLayer);
+                    default -> throw new WireException(WireError.BAD_VALUE, "unknown mode " + modeCode);
+                };
+                float temperature = in.getFloat();
+                float topP = in.getFloat();
+                int topK = in.getInt();
+                int hasSeed = Byte.toUnsignedInt(in.get());
+                long seed = in.getLong();
+                OptionalLong seedOption = switch (hasSeed) {
+                    case 0 -> {
+                        if (seed != 0) {
+                            throw new WireException(WireError.BAD_VALUE, "seed bytes must be 0 when no seed is given");
+                        }
+                        yield OptionalLong.empty();
+                    }
+                    case 1 -> OptionalLong.of(seed);
+                    default -> throw new WireException(WireError.BAD_VALUE, "seed presence must be 0 or 1, was " + hasSeed);
+                };
+                int maxTokens = in.getInt();
+                yield new Frame.Open(hash, mode, new SamplingParams(temperature, topP, topK, seedOption), maxTokens);
+            }
+            case OPENED -> {
+                need(in, 8);
+                int first = in.getInt();
+                int end = in.getInt();
+                yield new Frame.Opened(first, end, readString(in));
+            }
+            case ACTIVATIONS -> readActivations(in);
+            case TOKENS -> {
+                need(in, 8);
+                int start = in.getInt();
+                int count = in.getInt();
+                if (count < 0) {
+                    throw new WireException(WireError.BAD_VALUE, "negative token count " + count);
+                }
+                if (count > limits.maxPositions()) {
+                    throw new WireException(WireError.TOO_LARGE, count + " token ids exceed " + limits.maxPositions());
+                }
+                need(in, 4L * count);
+                int[] ids = new int[count];
+                in.asIntBuffer().get(ids);
+                in.position(in.position() + 4 * count);
+                yield new Frame.Tokens(start, ids);
+            }
+            case TOKEN -> {
+                need(in, 9);
+                int id = in.getInt();
+                float logprob = in.getFloat();
+                yield new Frame.Token(id, logprob, finishReason(Byte.toUnsignedInt(in.get())));
+            }
+            case CANCEL -> new Frame.Cancel();
+            case ERROR -> {
+                need(in, 4);
+                int code = in.getInt();
+                yield new Frame.Error(code, readString(in));
+            }
+            case CLOSE -> new Frame.Close();
+        };
+    }
+
+    private Frame.Activations readActivations(ByteBuffer in) {
+        need(in, 20);
+        int start = in.getInt();
+        int positions = in.getInt();
+        int width = in.getInt();
+        ActivationDtype dtype = ActivationDtype.fromWire(Byte.toUnsignedInt(in.get()));
+        Compression compression = Compression.fromWire(Byte.toUnsignedInt(in.get()));
+        short reserved = in.getShort();
+        int payloadLength = in.getInt();
+        if (reserved != 0) {
+            throw new WireException(WireError.BAD_VALUE, "reserved activation bytes must be 0");
+        }
+        if (positions < 1 || width < 1 || payloadLength < 0) {
+            throw new WireException(WireError.BAD_VALUE, "shape " + positions + "x" + width + " and payload length "
+                    + payloadLength + " must be positive");
+        }
+        if (positions > limits.maxPositions() || width > limits.maxWidth()) {
+            throw new WireException(WireError.TOO_LARGE, "shape " + positions + "x" + width + " exceeds "
+                    + limits.maxPositions() + "x" + limits.maxWidth());
+        }
+        if (payloadLength != in.remaining()) {
+            throw new WireException(WireError.LENGTH_MISMATCH, "payload of " + payloadLength + " bytes declared, "
+                    + in.remaining() + " in the body");
+        }
+        long raw = dtype.rawBytes(positions, width);
+        switch (compression) {
+            case NONE -> {
+                if (payloadLength != raw) {
+                    throw new WireException(WireError.LENGTH_MISMATCH, "uncompressed " + dtype + " " + positions + "x"
+                            + width + " needs " + raw + " bytes, payload has " + payloadLength);
+                }
+            }
+            case ZSTD -> {
+                if (payloadLength == 0) {
+                    throw new WireException(WireError.LENGTH_MISMATCH, "empty compressed payload");
+                }
+                // Decompression allocates the raw size: no more than an uncompressed frame could carry.
+                if (raw > limits.maxFrameBytes()) {
+                    throw new WireException(WireError.TOO_LARGE, "compressed " + dtype + " " + positions + "x" + width
+                            + " would decompress to " + raw + " bytes, more than " + limits.maxFrameBytes());
+                }
+            }
+        }
+        byte[] payload = new byte[payloadLength];
+        in.get(payload);
+        return new Frame.Activations(start, positions, width, new Codec(dtype, compression), payload);
+    }
+
+    private static Optional<FinishReason> finishReason(int code) {
+        return switch (code) {
+            case 0 -> Optional.empty();
+            case 1 -> Optional.of(FinishReason.END_OF_SEQUENCE);
+            case 2 -> Optional.of(FinishReason.STOP_STRING);
+            case 3 -> Optional.of(FinishReason.MAX_TOKENS);
+            case 4 -> Optional.of(FinishReason.CONTEXT_FULL);
+            case 5 -> Optional.of(FinishReason.CANCELLED);
+            default -> throw new WireException(WireError.BAD_VALUE, "unknown finish reason " + code);
+        };
+    }
+
+    private String readString(ByteBuffer in) {
+        need(in, 2);
+        int length = Short.toUnsignedInt(in.getShort());
+        if (length > limits.maxStringBytes()) {
+            throw new WireException(WireError.TOO_LARGE, "string of " + length + " bytes exceeds " + limits.maxStringBytes());
+        }
+        need(in, length);
+        ByteBuffer bytes = in.slice(in.position(), length);
+        in.position(in.position() + length);
+        // String(byte[], UTF_8) would silently replace bad sequences; a strict decoder must refuse them.
+        CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        try {
+            CharBuffer chars = utf8.decode(bytes);
+            return chars.toString();
+        } catch (CharacterCodingException invalid) {
+            throw new WireException(WireError.BAD_VALUE, "string is not valid UTF-8", invalid);
+        }
+    }
+
+    private static void need(ByteBuffer in, long bytes) {
+        if (in.remaining() < bytes) {
+            throw new WireException(WireError.TRUNCATED, "body ends " + (bytes - in.remaining()) + " bytes early");
+        }
+    }
+}
