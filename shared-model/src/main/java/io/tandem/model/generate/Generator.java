@@ -2,7 +2,6 @@ package io.tandem.model.generate;
 
 import io.tandem.model.sampling.Sampler;
 import io.tandem.model.sampling.TokenChoice;
-import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -30,7 +29,18 @@ public final class Generator {
         this.vocabSize = vocabSize;
     }
 
+    /** Generates with tokens sampled here from {@code pipeline}'s logits; the pipeline stays open. */
     public GenerationResult generate(DecoderPipeline pipeline, GenerationRequest request,
+                                     GenerationListener listener, BooleanSupplier cancelled) {
+        TokenStepper local = new SamplingStepper(pipeline, new Sampler(request.sampling(), vocabSize));
+        return generate(local, request, listener, cancelled);
+    }
+
+    /**
+     * Generates with tokens chosen by {@code stepper}, which samples as it was set up to (the
+     * request's sampling parameters are the stepper's to apply). The stepper stays open.
+     */
+    public GenerationResult generate(TokenStepper stepper, GenerationRequest request,
                                      GenerationListener listener, BooleanSupplier cancelled) {
         int[] prompt = request.promptIds();
         if (prompt.length >= contextLength) {
@@ -41,7 +51,6 @@ public final class Generator {
                 throw new IllegalArgumentException("prompt token id " + id + " is outside the vocabulary of " + vocabSize);
             }
         }
-        Sampler sampler = new Sampler(request.sampling(), vocabSize);
         TokenText.Stream text = tokenText.open(prompt[prompt.length - 1]);
         StopStrings stops = new StopStrings(request.stopStrings());
         StringBuilder output = new StringBuilder();
@@ -57,10 +66,9 @@ public final class Generator {
         if (cancelled.getAsBoolean()) {
             finish = FinishReason.CANCELLED;
         }
-        FloatBuffer logits = finish == null ? pipeline.forward(promptIds) : null;
+        TokenChoice choice = finish == null ? stepper.next(promptIds) : null;
         long prefillDone = System.nanoTime();
         while (finish == null) {
-            TokenChoice choice = sampler.sample(logits);
             if (endTokens.contains(choice.token())) {
                 finish = FinishReason.END_OF_SEQUENCE;
                 break;
@@ -73,13 +81,13 @@ public final class Generator {
                 finish = FinishReason.STOP_STRING;
             } else if (tokens.size() >= request.maxTokens()) {
                 finish = FinishReason.MAX_TOKENS;
-            } else if (pipeline.length() >= contextLength) {
+            } else if (stepper.length() >= contextLength) {
                 finish = FinishReason.CONTEXT_FULL;
             } else if (cancelled.getAsBoolean()) {
                 finish = FinishReason.CANCELLED;
             } else {
                 next[0] = choice.token();
-                logits = pipeline.forward(next);
+                choice = stepper.next(next);
             }
         }
         if (finish != FinishReason.STOP_STRING) {

@@ -63,7 +63,10 @@ class QuantizedGraphTest {
                 }
                 float error = GraphTesting.maxAbsDifference(java.nio.FloatBuffer.wrap(fastLogits), exact);
                 assertThat(error).as("int8 activations error").isGreaterThan(0f).isLessThan(0.05f * spread);
-                assertThat(GraphTesting.maxAbsDifference(portableLogits.values(), fastLogits)).isLessThan(1e-3f);
+                // The flavours reach different int8 kernels on some CPUs (AVX512-VNNI/AMX versus AVX2), each
+                // quantizing activations its own way: they agree within half the error bound each has against the exact computation.
+                assertThat(GraphTesting.maxAbsDifference(portableLogits.values(), fastLogits))
+                        .as("flavour disagreement against a logit spread of %s", spread).isLessThan(0.025f * spread);
             }
         }
     }

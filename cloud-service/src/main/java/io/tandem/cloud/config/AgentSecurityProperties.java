@@ -1,0 +1,28 @@
+package io.tandem.cloud.config;
+
+import java.net.URI;
+import java.time.Duration;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.core.io.Resource;
+
+/**
+ * How agents prove who they are: a JWT from {@code issuer} for {@code audience} carrying
+ * {@code scope}, signed by a key from the issuer's JWKS ({@code jwkSetUri}) or by the RSA public
+ * key in {@code publicKey} (PEM), with {@code clockSkew} of tolerance on expiry.
+ */
+@ConfigurationProperties("tandem.cloud.security")
+public record AgentSecurityProperties(String issuer, String audience, String scope, URI jwkSetUri, Resource publicKey,
+                                      Duration clockSkew) {
+    public AgentSecurityProperties {
+        if (issuer == null || issuer.isBlank()) {
+            throw new IllegalArgumentException("tandem.cloud.security.issuer is required: the iss agents' tokens must carry");
+        }
+        audience = audience == null ? "tandem-cloud" : audience;
+        scope = scope == null ? "tandem.agent" : scope;
+        if ((jwkSetUri == null) == (publicKey == null)) {
+            throw new IllegalArgumentException("set exactly one of tandem.cloud.security.jwk-set-uri (an issuer's JWKS)"
+                    + " and tandem.cloud.security.public-key (a PEM file)");
+        }
+        clockSkew = clockSkew == null ? Duration.ofSeconds(30) : clockSkew;
+    }
+}

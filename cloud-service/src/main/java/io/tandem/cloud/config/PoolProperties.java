@@ -1,0 +1,42 @@
+package io.tandem.cloud.config;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+
+/**
+ * What the in-process pool serves and how it runs: the embedded default model (unless turned
+ * off), any llama2.c checkpoints listed in {@code models}, the weight precision and flavour every
+ * graph is built with, worker threads for session steps (0 = cores) and ONNX Runtime intra-op
+ * threads per session (0 = automatic).
+ */
+@ConfigurationProperties("tandem.cloud.pool")
+public record PoolProperties(Boolean embedded, List<ModelEntry> models, String weights, String flavour, int workers,
+                             int threads) {
+
+    /** A checkpoint to serve; {@code tokenizer} only matters for its vocabulary size check. */
+    public record ModelEntry(Path path, Path tokenizer) {
+        public ModelEntry {
+            if (path == null) {
+                throw new IllegalArgumentException("tandem.cloud.pool.models[].path is required");
+            }
+        }
+    }
+
+    public PoolProperties {
+        embedded = embedded == null || embedded;
+        models = models == null ? List.of() : List.copyOf(models);
+        weights = weights == null ? "fp32" : weights;
+        flavour = flavour == null ? "fast" : flavour;
+        if (workers < 0 || threads < 0) {
+            throw new IllegalArgumentException("tandem.cloud.pool.workers and threads must not be negative");
+        }
+        if (!embedded && models.isEmpty()) {
+            throw new IllegalArgumentException("tandem.cloud.pool serves nothing: set embedded=true or list models");
+        }
+    }
+
+    public int effectiveWorkers() {
+        return workers == 0 ? Runtime.getRuntime().availableProcessors() : workers;
+    }
+}

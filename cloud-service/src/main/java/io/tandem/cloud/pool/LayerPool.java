@@ -1,0 +1,28 @@
+package io.tandem.cloud.pool;
+
+import io.tandem.model.wire.Mode;
+import java.util.List;
+
+/**
+ * Where the cloud's layers run. A session asks for a sequence over the layers its mode leaves to
+ * the cloud; the pool decides how steps execute (in this process, or on a Triton server).
+ */
+public interface LayerPool extends AutoCloseable {
+
+    /**
+     * A fresh sequence over the layers {@code mode} leaves to the cloud, for the model whose
+     * weights hash to {@code modelHash}.
+     *
+     * @throws SessionRefusedException when the model is not served or the mode does not fit it
+     */
+    PoolSequence open(String modelHash, Mode mode);
+
+    /** The models this pool serves, for info and health. */
+    List<PoolModel> models();
+
+    /** Steps waiting for a worker: what autoscaling and the edge's routing watch. */
+    int queueDepth();
+
+    @Override
+    void close();
+}

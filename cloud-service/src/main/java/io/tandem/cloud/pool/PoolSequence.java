@@ -1,0 +1,34 @@
+package io.tandem.cloud.pool;
+
+import io.tandem.model.runtime.StageInput;
+import java.nio.FloatBuffer;
+
+/**
+ * One session's state in a pool: the KV cache of the layers [firstLayer, endLayer) the cloud
+ * runs. Stepped by one thread at a time.
+ */
+public interface PoolSequence extends AutoCloseable {
+
+    int firstLayer();
+
+    int endLayer();
+
+    /** The graph hash of the range, sent back in Opened so the edge can log what it talks to. */
+    String manifestHash();
+
+    /** Hidden width the first layer takes (SPLIT), or 0 when the sequence takes token ids. */
+    int inputWidth();
+
+    int vocabSize();
+
+    int contextLength();
+
+    /** Positions processed so far. */
+    int length();
+
+    /** Runs the next positions; returns the last position's logits, valid until the next call. */
+    FloatBuffer forward(StageInput input);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,152 @@
+package io.tandem.cloud.session;
+
+import io.tandem.cloud.pool.LayerPool;
+import io.tandem.model.wire.Envelope;
+import io.tandem.model.wire.Frame;
+import io.tandem.model.wire.FrameDecoder;
+import io.tandem.model.wire.FrameEncoder;
+import io.tandem.model.wire.SessionError;
+import io.tandem.model.wire.WireException;
+import java.nio.ByteBuffer;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+
+/**
+ * One agent's WebSocket as the cloud sees it, free of any web framework: binary messages in,
+ * binary messages out, many sessions multiplexed by session id. Decoding happens on the caller's
+ * (event loop) thread; every session's steps run in order on the shared workers, so a long
+ * prefill in one session never holds up another session's tokens. A broken frame closes the
+ * whole connection with its close code; a session's own failure ends only that session.
+ */
+public final class AgentConnection {
+
+    /** Where the connection's output goes: the WebSocket, in the adapter. Both methods are called from many threads. */
+    public interface Outbound {
+        void send(byte[] message);
+
+        void close(int code, String reason);
+    }
+
+    private final String agent;
+    private final SessionContext context;
+    private final FrameDecoder decoder;
+    private final Outbound out;
+    private final ConcurrentHashMap<Long, AgentSession> sessions = new ConcurrentHashMap<>();
+    private volatile boolean closed;
+
+    public AgentConnection(String agent, SessionContext context, Outbound out) {
+        this.agent = agent;
+        this.context = context;
+        this.decoder = new FrameDecoder(context.wireLimits());
+        this.out = out;
+    }
+
+    /** Everything a connection's sessions share. */
+    public record SessionContext(LayerPool pool, SessionLimits limits, Executor workers,
+                                 io.tandem.model.wire.WireLimits wireLimits, CloudMetrics metrics, Clock clock,
+                                 Duration idleTimeout) {
+    }
+
+    public String agent() {
+        return agent;
+    }
+
+    public int sessions() {
+        return sessions.size();
+    }
+
+    /** One binary WebSocket message from the agent. */
+    public void onMessage(ByteBuffer message) {
+        if (closed) {
+            return;
+        }
+        int size = message.remaining();
+        Envelope envelope;
+        try {
+            envelope = decoder.decode(message);
+        } catch (WireException e) {
+            context.metrics().frameBytes("in", "invalid", size);
+            closeWith(e.closeCode(), e.getMessage());
+            return;
+        }
+        context.metrics().frameBytes("in", kind(envelope.frame()), size);
+        long id = envelope.sessionId();
+        Frame frame = envelope.frame();
+        if (frame instanceof Frame.Open open) {
+            AgentSession fresh = new AgentSession(id, agent, context, this);
+            if (sessions.putIfAbsent(id, fresh) != null) {
+                send(id, -1, SessionError.NO_SUCH_SESSION.frame("session " + id + " is already open on this connection"));
+                return;
+            }
+            fresh.accept(envelope.sequence(), open);
+            return;
+        }
+        AgentSession session = sessions.get(id);
+        if (session == null) {
+            // Close and Cancel may cross the cloud's own end of the session: nothing to do.
+            if (!(frame instanceof Frame.Close) && !(frame instanceof Frame.Cancel)) {
+                send(id, -1, SessionError.NO_SUCH_SESSION.frame("no open session " + id + " for a " + frame.type() + " frame"));
+            }
+            return;
+        }
+        session.accept(envelope.sequence(), frame);
+    }
+
+    /** Ends sessions that received nothing within the idle timeout; called periodically. */
+    public void sweepIdle() {
+        long now = context.clock().millis();
+        long limit = context.idleTimeout().toMillis();
+        for (AgentSession s : sessions.values()) {
+            if (now - s.lastActivityMillis() > limit) {
+                s.expire();
+            }
+        }
+    }
+
+    /** The WebSocket is gone: free every session's memory. */
+    public void onDisconnect() {
+        closed = true;
+        for (AgentSession s : List.copyOf(sessions.values())) {
+            s.abandon();
+        }
+    }
+
+    /** Closes the connection with a code and reason, then frees its sessions. */
+    public void closeWith(int code, String reason) {
+        if (closed) {
+            return;
+        }
+        context.metrics().connectionClosed(code);
+        out.close(code, reason);
+        onDisconnect();
+    }
+
+    void send(long sessionId, long sequence, Frame frame) {
+        if (closed) {
+            return;
+        }
+        byte[] bytes = FrameEncoder.encodeToArray(new Envelope(sessionId, Math.max(sequence, 0), frame));
+        context.metrics().frameBytes("out", kind(frame), bytes.length);
+        out.send(bytes);
+    }
+
+    void ended(AgentSession session) {
+        sessions.remove(session.id(), session);
+    }
+
+    private static String kind(Frame frame) {
+        return switch (frame) {
+            case Frame.Activations a -> a.codec().label();
+            case Frame.Tokens t -> "tokens";
+            case Frame.Token t -> "token";
+            case Frame.Open o -> "control";
+            case Frame.Opened o -> "control";
+            case Frame.Cancel c -> "control";
+            case Frame.Error e -> "control";
+            case Frame.Close c -> "control";
+        };
+    }
+}

@@ -1,0 +1,89 @@
+package io.tandem.model.engine;
+
+import io.tandem.model.llama.LlamaConfig;
+import io.tandem.model.manifest.ModelManifest;
+import io.tandem.model.onnx.DecoderGraphBuilder;
+import io.tandem.model.onnx.GraphSpec;
+import io.tandem.model.onnx.OnnxModel;
+import io.tandem.model.runtime.GraphSession;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One model's layer ranges as ONNX Runtime sessions, built the first time a range is asked for
+ * and shared from then on. A split point chosen per request (edge head [0, k), cloud tail [k, L))
+ * costs one graph build, once. Thread-safe.
+ */
+public final class Partitions implements AutoCloseable {
+
+    /** A built range: its session and its manifest. */
+    public record Range(GraphSession session, ModelManifest manifest) {
+    }
+
+    private final LoadedModel model;
+    private final EngineOptions options;
+    private final Map<Long, Range> built = new HashMap<>();
+    private boolean closed;
+
+    public Partitions(LoadedModel model, EngineOptions options) {
+        this.model = model;
+        this.options = options;
+    }
+
+    public LoadedModel model() {
+        return model;
+    }
+
+    public LlamaConfig config() {
+        return model.weights().config();
+    }
+
+    /**
+     * How a peer names this model on the wire: the SHA-256 of the weights it was built from. Both
+     * sides of a split must agree on it, whatever precision each runs.
+     */
+    public String modelHash() {
+        return modelHash(model.sourceSha256());
+    }
+
+    public static String modelHash(String sourceSha256) {
+        return "sha256:" + sourceSha256;
+    }
+
+    /** Layers {@code [first, end)}; throws IllegalArgumentException for a range the model does not have. */
+    public synchronized Range range(int first, int end) {
+        if (closed) {
+            throw new IllegalStateException("partitions are closed");
+        }
+        int layers = config().layers();
+        if (first < 0 || end > layers || first >= end) {
+            throw new IllegalArgumentException("layer range [" + first + ", " + end + ") is outside the model's "
+                    + layers + " layers");
+        }
+        long key = ((long) first << 32) | end;
+        Range range = built.get(key);
+        if (range == null) {
+            GraphSpec spec = GraphSpec.whole(config(), options.precision(), options.flavour())
+                    .withActivations(options.activations())
+                    .withRange(first, end);
+            OnnxModel graph = DecoderGraphBuilder.build(model.weights(), spec);
+            range = new Range(GraphSession.open(graph, spec, config(), options.runtime()),
+                    Engine.manifest(model, spec, graph));
+            built.put(key, range);
+        }
+        return range;
+    }
+
+    /** Ranges built so far, for health and info. */
+    public synchronized List<ModelManifest> builtManifests() {
+        return built.values().stream().map(Range::manifest).toList();
+    }
+
+    @Override
+    public synchronized void close() {
+        closed = true;
+        built.values().forEach(r -> r.session().close());
+        built.clear();
+    }
+}
