@@ -5,6 +5,7 @@ import io.tandem.edge.inference.EdgeMetrics;
 import io.tandem.edge.inference.InferenceEvent;
 import io.tandem.edge.inference.LocalInference;
 import io.tandem.edge.inference.ServedModel;
+import io.tandem.edge.link.CloudRoutes;
 import io.tandem.model.chat.ChatTemplate;
 import io.tandem.model.generate.FinishReason;
 import io.tandem.model.generate.GenerationRequest;
@@ -40,9 +41,12 @@ public class CompletionController {
     private final EdgeMetrics metrics;
     private final RequestParser parser;
     private final JsonMapper json;
+    private final CloudRoutes cloud;
 
-    public CompletionController(LocalInference inference, ServedModel model, EdgeMetrics metrics, JsonMapper json) {
+    public CompletionController(LocalInference inference, ServedModel model, EdgeMetrics metrics, JsonMapper json,
+                                org.springframework.beans.factory.ObjectProvider<CloudRoutes> cloud) {
         this.inference = inference;
+        this.cloud = cloud.getIfAvailable();
         this.model = model;
         this.metrics = metrics;
         this.json = json;
@@ -75,15 +79,19 @@ public class CompletionController {
         RouteDecision route;
         GenerationRequest generation;
         Flux<InferenceEvent> events;
+        List<String> warnings;
         try {
             request = parse.get();
             if (request.model() != null && !request.model().equals(model.id())) {
                 throw new ApiProblem(ApiProblem.Kind.UNKNOWN_MODEL, "model",
                         "model '" + request.model() + "' is not served here; GET /v1/models lists '" + model.id() + "'");
             }
-            route = RouteDecision.decide(request.tandem());
+            route = RouteDecision.decide(request.tandem(), cloud, model.config().layers());
             generation = generationRequest(request);
-            events = inference.submit(generation);
+            warnings = new java.util.concurrent.CopyOnWriteArrayList<>(route.warnings());
+            events = route.mode() == null
+                    ? inference.submit(generation)
+                    : inference.submit(generation, cloud.generation(route.mode(), warnings::add));
         } catch (ApiProblem e) {
             metrics.request(TandemOptions.Route.LOCAL.label(), e.kind() == ApiProblem.Kind.OVERLOADED ? "rejected" : "invalid");
             return Mono.error(e);
@@ -91,7 +99,7 @@ public class CompletionController {
             metrics.request(TandemOptions.Route.LOCAL.label(), "rejected");
             return Mono.error(e);
         }
-        Exchange exchange = new Exchange(request, route, arrived);
+        Exchange exchange = new Exchange(request, route, warnings, arrived);
         if (request.stream()) {
             Flux<ServerSentEvent<String>> sse = stream(exchange, events);
             return Mono.just(ResponseEntity.ok().header(ROUTE_HEADER, route.route().label())
@@ -244,7 +252,7 @@ public class CompletionController {
         Map<String, Object> tandem = new LinkedHashMap<>();
         tandem.put("route", exchange.route.route().label());
         tandem.put("reason", exchange.route.reason());
-        tandem.put("warnings", exchange.route.warnings());
+        tandem.put("warnings", List.copyOf(exchange.warnings));
         if (exchange.firstTokenNanos > 0) {
             tandem.put("ttft_ms", Math.round((exchange.firstTokenNanos - exchange.startedNanos) / 1e6 * 10) / 10.0);
         }
@@ -269,15 +277,17 @@ public class CompletionController {
         final String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
         final CompletionRequest request;
         final RouteDecision route;
+        final List<String> warnings;
         final Instant arrived;
         final long startedNanos = System.nanoTime();
         long firstTokenNanos;
         private final AtomicLong lastTokenNanos = new AtomicLong();
         private boolean finished;
 
-        Exchange(CompletionRequest request, RouteDecision route, Instant arrived) {
+        Exchange(CompletionRequest request, RouteDecision route, List<String> warnings, Instant arrived) {
             this.request = request;
             this.route = route;
+            this.warnings = warnings;
             this.arrived = arrived;
         }
 

@@ -205,7 +205,11 @@ public final class RequestParser {
         if (slo != null && slo < 1) {
             throw ApiProblem.invalid("tandem.latency_slo_ms", "tandem.latency_slo_ms must be positive, was " + slo);
         }
-        return new TandemOptions(route, sensitivity, slo);
+        Integer splitLayer = optionalInt(node, "split_layer");
+        if (splitLayer != null && splitLayer < 1) {
+            throw ApiProblem.invalid("tandem.split_layer", "tandem.split_layer must be at least 1, was " + splitLayer);
+        }
+        return new TandemOptions(route, sensitivity, slo, splitLayer);
     }
 
     private static <E extends Enum<E>> E choice(JsonNode parent, String field, Class<E> type, E fallback) {

@@ -3,10 +3,10 @@ package io.tandem.edge.chat;
 import java.util.Locale;
 
 /**
- * The Tandem extension of a request: the route asked for, how sensitive the data is, and the
- * latency the caller needs.
+ * The Tandem extension of a request: the route asked for, how sensitive the data is, the
+ * latency the caller needs, and for the split route where to split (else the configured point).
  */
-public record TandemOptions(Route route, Sensitivity sensitivity, Integer latencySloMs) {
+public record TandemOptions(Route route, Sensitivity sensitivity, Integer latencySloMs, Integer splitLayer) {
 
     public enum Route {
         AUTO, LOCAL, SPLIT, CLOUD;
@@ -24,5 +24,5 @@ public record TandemOptions(Route route, Sensitivity sensitivity, Integer latenc
         }
     }
 
-    public static final TandemOptions DEFAULT = new TandemOptions(Route.AUTO, Sensitivity.INTERNAL, null);
+    public static final TandemOptions DEFAULT = new TandemOptions(Route.AUTO, Sensitivity.INTERNAL, null, null);
 }

@@ -91,6 +91,11 @@ public final class LocalInference implements AutoCloseable {
      * one token, or takes it out of the queue.
      */
     public Flux<InferenceEvent> submit(GenerationRequest request) {
+        return submit(request, generation);
+    }
+
+    /** As {@link #submit(GenerationRequest)}, run by {@code route} instead (a cloud route, say). */
+    public Flux<InferenceEvent> submit(GenerationRequest request, Generation route) {
         if (!admitted.tryAcquire()) {
             throw new OverloadedException(maxActive, maxQueued, retryAfter);
         }
@@ -103,7 +108,7 @@ public final class LocalInference implements AutoCloseable {
             }
         };
         long enqueued = System.nanoTime();
-        Runnable task = () -> run(request, sink, cancelled, release, enqueued);
+        Runnable task = () -> run(route, request, sink, cancelled, release, enqueued);
         try {
             workers.execute(task);
         } catch (RejectedExecutionException e) {
@@ -118,7 +123,7 @@ public final class LocalInference implements AutoCloseable {
         });
     }
 
-    private void run(GenerationRequest request, Sinks.Many<InferenceEvent> sink, AtomicBoolean cancelled,
+    private void run(Generation generation, GenerationRequest request, Sinks.Many<InferenceEvent> sink, AtomicBoolean cancelled,
                      Runnable release, long enqueued) {
         if (cancelled.get()) {
             release.run();

@@ -6,6 +6,7 @@ import io.tandem.edge.config.ModelProperties;
 import io.tandem.model.engine.Engine;
 import io.tandem.model.engine.EngineOptions;
 import io.tandem.model.engine.LoadedModel;
+import io.tandem.model.engine.Partitions;
 import io.tandem.model.generate.GenerationRequest;
 import io.tandem.model.onnx.GraphFlavour;
 import io.tandem.model.onnx.WeightPrecision;
@@ -36,10 +37,12 @@ public class LocalModelConfiguration {
     private static final Logger log = LoggerFactory.getLogger(LocalModelConfiguration.class);
 
     /** The model as loaded and warmed, with how long each step took. */
-    public record WarmModel(ServedModel served, Engine engine, long loadMillis, long warmupMillis) implements AutoCloseable {
+    public record WarmModel(ServedModel served, Engine engine, Partitions partitions, long loadMillis,
+                            long warmupMillis) implements AutoCloseable {
         @Override
         public void close() {
             engine.close();
+            partitions.close();
         }
     }
 
@@ -68,7 +71,9 @@ public class LocalModelConfiguration {
         log.info("model {} ready: {} layers, {} precision, {} flavour; loaded in {} ms, warmed up in {} ms",
                 served.id(), served.config().layers(), options.precision().label(), options.flavour().label(),
                 (loaded_ - start) / 1_000_000, (warm - loaded_) / 1_000_000);
-        return new WarmModel(served, engine, (loaded_ - start) / 1_000_000, (warm - loaded_) / 1_000_000);
+        // the split route's first layers, built on first use at whatever split point a request asks for
+        Partitions partitions = new Partitions(loaded, options);
+        return new WarmModel(served, engine, partitions, (loaded_ - start) / 1_000_000, (warm - loaded_) / 1_000_000);
     }
 
     @Bean

@@ -6,6 +6,10 @@ import io.tandem.model.generate.GenerationRequest;
 import io.tandem.model.generate.GenerationResult;
 import io.tandem.model.generate.Generator;
 import io.tandem.model.generate.LocalPipeline;
+import io.tandem.model.generate.SamplingStepper;
+import io.tandem.model.generate.TokenStepper;
+import io.tandem.model.sampling.Sampler;
+import io.tandem.model.sampling.SamplingParams;
 import io.tandem.model.llama.LlamaConfig;
 import io.tandem.model.manifest.ModelManifest;
 import io.tandem.model.onnx.DecoderGraphBuilder;
@@ -114,6 +118,17 @@ public final class Engine implements AutoCloseable {
         try (DecoderPipeline pipeline = newPipeline()) {
             return generator.generate(pipeline, request, listener, cancelled);
         }
+    }
+
+    /** Generates with tokens chosen by {@code stepper} (a remote one, say), with this model's text and limits. */
+    public GenerationResult generate(TokenStepper stepper, GenerationRequest request, GenerationListener listener,
+                                     BooleanSupplier cancelled) {
+        return generator.generate(stepper, request, listener, cancelled);
+    }
+
+    /** A fresh sequence through every partition, sampled here. Close it when done. */
+    public TokenStepper newStepper(SamplingParams sampling) {
+        return new SamplingStepper(newPipeline(), new Sampler(sampling, config.vocabSize()));
     }
 
     public GenerationResult generate(GenerationRequest request) {

@@ -1,0 +1,73 @@
+package io.tandem.e2e;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The three services linked as bin/tandem demo links them, on free ports: the issuer, a cloud that
+ * trusts it, and an edge whose link gets its token there.
+ */
+public final class TandemStack implements AutoCloseable {
+
+    private static final Duration STARTUP = Duration.ofSeconds(120);
+
+    public final ServiceProcess issuer;
+    public final ServiceProcess cloud;
+    public final ServiceProcess edge;
+
+    private TandemStack(ServiceProcess issuer, ServiceProcess cloud, ServiceProcess edge) {
+        this.issuer = issuer;
+        this.cloud = cloud;
+        this.edge = edge;
+    }
+
+    /**
+     * @param cloudArgs extra cloud properties (models to serve)
+     * @param edgeArgs extra edge properties (model, codec)
+     */
+    public static TandemStack start(Path logDir, List<String> cloudArgs, List<String> edgeArgs) {
+        int issuerPort = ServiceProcess.freePort();
+        int cloudPort = ServiceProcess.freePort();
+        int edgePort = ServiceProcess.freePort();
+        String issuerUrl = "http://127.0.0.1:" + issuerPort;
+        ServiceProcess issuer = null;
+        ServiceProcess cloud = null;
+        try {
+            issuer = ServiceProcess.start("issuer", "issuer", issuerPort,
+                    List.of("--spring.security.oauth2.authorizationserver.issuer=" + issuerUrl), logDir);
+            List<String> c = new ArrayList<>(List.of("--tandem.cloud.security.issuer=" + issuerUrl,
+                    "--tandem.cloud.security.jwk-set-uri=" + issuerUrl + "/oauth2/jwks"));
+            c.addAll(cloudArgs);
+            cloud = ServiceProcess.start("cloud-service", "cloud", cloudPort, c, logDir);
+            issuer.awaitHealthy(STARTUP);
+            cloud.awaitHealthy(STARTUP);
+            ServiceProcess edge = startEdge(edgePort, cloudPort, issuerUrl, edgeArgs, logDir);
+            return new TandemStack(issuer, cloud, edge);
+        } catch (RuntimeException e) {
+            if (cloud != null) {
+                cloud.close();
+            }
+            if (issuer != null) {
+                issuer.close();
+            }
+            throw e;
+        }
+    }
+
+    static ServiceProcess startEdge(int edgePort, int cloudPort, String issuerUrl, List<String> edgeArgs, Path logDir) {
+        List<String> e = new ArrayList<>(List.of("--tandem.link.enabled=true",
+                "--tandem.link.url=ws://127.0.0.1:" + cloudPort + "/v1/agent",
+                "--spring.security.oauth2.client.provider.tandem-cloud.token-uri=" + issuerUrl + "/oauth2/token"));
+        e.addAll(edgeArgs);
+        return ServiceProcess.start("edge-service", "edge", edgePort, e, logDir).awaitHealthy(STARTUP);
+    }
+
+    @Override
+    public void close() {
+        edge.close();
+        cloud.close();
+        issuer.close();
+    }
+}

@@ -1,0 +1,94 @@
+package io.tandem.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.tandem.model.checkpoint.Llama2cCheckpointWriter;
+import io.tandem.model.llama.LlamaConfig;
+import io.tandem.model.llama.RandomWeights;
+import io.tandem.model.llama.RopeLayout;
+import java.io.BufferedReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * kill -9 on the cloud while an answer streams through it: the answer still arrives whole, ends
+ * as it would have, says in tandem.warnings that it was finished on the device, and is exactly the
+ * local answer (the local model re-reads the tokens already produced and carries on). The model is
+ * a random 25M-parameter one, slow enough that the kill lands mid-answer.
+ */
+class CloudKilledMidStreamTest {
+
+    static TandemStack stack;
+    static EdgeClient edge;
+
+    @BeforeAll
+    static void start() throws Exception {
+        Path dir = Files.createTempDirectory("tandem-e2e-model");
+        Path model = dir.resolve("slow.bin");
+        LlamaConfig config = new LlamaConfig("llama", 512, 1536, 8, 8, 4, 512, 512, 1e-5f, 10000f,
+                RopeLayout.ADJACENT_PAIRS, true, false);
+        Llama2cCheckpointWriter.write(RandomWeights.create(config, 1), model);
+        model.toFile().deleteOnExit();
+        dir.toFile().deleteOnExit();
+        stack = TandemStack.start(Path.of("target", "e2e-logs"),
+                List.of("--tandem.cloud.pool.embedded=false", "--tandem.cloud.pool.models[0].path=" + model),
+                List.of("--tandem.model.path=" + model, "--tandem.model.warmup-tokens=2", "--tandem.model.threads=1"));
+        edge = new EdgeClient(stack.edge.baseUrl());
+    }
+
+    @AfterAll
+    static void stop() {
+        if (stack != null) {
+            stack.close();
+        }
+    }
+
+    @Test
+    void theAnswerCompletesLocallyWithAWarningAndLosesNothing() throws Exception {
+        int maxTokens = 300;
+        String body = EdgeClient.request("Once upon a time", maxTokens, true, "split", 4);
+        StringBuilder text = new StringBuilder();
+        JsonNode finish = null;
+        JsonNode usage = null;
+        int chunks = 0;
+        try (BufferedReader reader = edge.stream(body)) {
+            String data;
+            while ((data = EdgeClient.nextData(reader)) != null && !data.equals("[DONE]")) {
+                JsonNode chunk = EdgeClient.JSON.readTree(data);
+                JsonNode piece = chunk.at("/choices/0/text");
+                if (piece.isString() && !piece.stringValue().isEmpty()) {
+                    text.append(piece.stringValue());
+                    if (++chunks == 5) {
+                        assertThat(stack.cloud.isAlive()).isTrue();
+                        stack.cloud.kill();
+                    }
+                }
+                if (chunk.has("tandem")) {
+                    finish = chunk;
+                }
+                if (chunk.has("usage") && !chunk.get("usage").isNull()) {
+                    usage = chunk.get("usage");
+                }
+            }
+        }
+        assertThat(chunks).as("the kill happened mid-answer").isGreaterThan(5);
+        assertThat(finish).isNotNull();
+        assertThat(finish.at("/tandem/route").stringValue()).isEqualTo("split");
+        assertThat(finish.at("/tandem/warnings/0").stringValue())
+                .contains("the cloud link failed after").contains("generated on this device");
+        assertThat(finish.at("/choices/0/finish_reason").stringValue()).isEqualTo("length");
+        assertThat(usage.get("completion_tokens").asInt()).isEqualTo(maxTokens);
+
+        JsonNode local = edge.complete(EdgeClient.request("Once upon a time", maxTokens, false, "local", null));
+        assertThat(text.toString()).isEqualTo(local.at("/choices/0/text").stringValue());
+
+        JsonNode afterwards = edge.complete(EdgeClient.request("Once upon a time", 5, false, "cloud", null));
+        assertThat(afterwards.at("/tandem/warnings/0").stringValue()).contains("the cloud was not available");
+        assertThat(edge.get("/actuator/health")).contains("\"link\":\"DOWN\"");
+    }
+}

@@ -1,0 +1,95 @@
+package io.tandem.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.BufferedReader;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * The issuer, the cloud and the edge as separate processes, linked with a real client-credentials
+ * token over a real WebSocket: at temperature 0, every split point and the cloud route give exactly
+ * the local answer (fp32 activations on the wire), whole and streamed.
+ */
+class CloudLinkEndToEndTest {
+
+    static TandemStack stack;
+    static EdgeClient edge;
+
+    @BeforeAll
+    static void start() {
+        stack = TandemStack.start(Path.of("target", "e2e-logs"), List.of(), List.of("--tandem.link.codec=fp32"));
+        edge = new EdgeClient(stack.edge.baseUrl());
+    }
+
+    @AfterAll
+    static void stop() {
+        if (stack != null) {
+            stack.close();
+        }
+    }
+
+    static final String PROMPT = "Once upon a time, there was a little dog";
+
+    @Test
+    void everySplitPointAndTheCloudRouteGiveTheLocalAnswer() throws Exception {
+        JsonNode local = edge.complete(EdgeClient.request(PROMPT, 300, false, "local", null));
+        String expected = text(local);
+        assertThat(expected).hasSizeGreaterThan(100);
+        assertThat(local.at("/tandem/route").stringValue()).isEqualTo("local");
+        for (int k = 1; k <= 4; k++) {
+            JsonNode split = edge.complete(EdgeClient.request(PROMPT, 300, false, "split", k));
+            assertThat(split.at("/tandem/route").stringValue()).isEqualTo("split");
+            assertThat(split.at("/tandem/warnings").isEmpty()).as("warnings %s", split.at("/tandem/warnings")).isTrue();
+            assertThat(text(split)).as("split at layer %d", k).isEqualTo(expected);
+            assertThat(split.at("/usage/completion_tokens").asInt()).isEqualTo(local.at("/usage/completion_tokens").asInt());
+        }
+        JsonNode cloud = edge.complete(EdgeClient.request(PROMPT, 300, false, "cloud", null));
+        assertThat(cloud.at("/tandem/route").stringValue()).isEqualTo("cloud");
+        assertThat(cloud.at("/tandem/warnings").isEmpty()).isTrue();
+        assertThat(text(cloud)).isEqualTo(expected);
+
+        String cloudMetrics = new EdgeClient(stack.cloud.baseUrl()).get("/actuator/prometheus");
+        assertThat(cloudMetrics).contains("tandem_cloud_frame_bytes_count{codec=\"fp32\",direction=\"in\"}")
+                .contains("tandem_cloud_sessions_opened_total{mode=\"split\"}")
+                .contains("tandem_cloud_sessions_opened_total{mode=\"full\"}");
+    }
+
+    @Test
+    void aStreamedSplitAnswerIsTheLocalStream() throws Exception {
+        String local = streamedText(EdgeClient.request(PROMPT, 120, true, "local", null));
+        String split = streamedText(EdgeClient.request(PROMPT, 120, true, "split", 3));
+        assertThat(split).isEqualTo(local).isNotEmpty();
+    }
+
+    @Test
+    void theEdgeReportsTheLinkUp() throws Exception {
+        assertThat(edge.get("/actuator/health")).contains("\"link\":\"UP\"");
+    }
+
+    static String text(JsonNode completion) {
+        return completion.at("/choices/0/text").stringValue();
+    }
+
+    static String streamedText(String body) throws Exception {
+        StringBuilder text = new StringBuilder();
+        try (BufferedReader reader = edge.stream(body)) {
+            String data;
+            while ((data = EdgeClient.nextData(reader)) != null && !data.equals("[DONE]")) {
+                JsonNode chunk = EdgeClient.JSON.readTree(data);
+                JsonNode choice = chunk.at("/choices/0/text");
+                if (choice.isString()) {
+                    text.append(choice.stringValue());
+                }
+                if (chunk.has("tandem")) {
+                    assertThat(chunk.at("/tandem/warnings").isEmpty()).isTrue();
+                }
+            }
+        }
+        return text.toString();
+    }
+}

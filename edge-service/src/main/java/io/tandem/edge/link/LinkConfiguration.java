@@ -1,0 +1,100 @@
+package io.tandem.edge.link;
+
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.tandem.edge.inference.LocalModelConfiguration.WarmModel;
+import java.time.Clock;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.HealthIndicator;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.security.config.web.server.ServerHttpSecurity;
+import org.springframework.security.oauth2.client.AuthorizedClientServiceReactiveOAuth2AuthorizedClientManager;
+import org.springframework.security.oauth2.client.InMemoryReactiveOAuth2AuthorizedClientService;
+import org.springframework.security.oauth2.client.OAuth2AuthorizeRequest;
+import org.springframework.security.oauth2.client.OAuth2AuthorizedClient;
+import org.springframework.security.oauth2.client.ReactiveOAuth2AuthorizedClientProviderBuilder;
+import org.springframework.security.oauth2.client.registration.ReactiveClientRegistrationRepository;
+import org.springframework.security.web.server.SecurityWebFilterChain;
+
+/**
+ * The cloud link, when {@code tandem.link.enabled}: its token comes from the OAuth2 client
+ * registration the link names (client credentials against the configured issuer; Spring Security
+ * caches it and fetches a new one before it expires), and it is part of health.
+ */
+@Configuration(proxyBeanMethods = false)
+@EnableConfigurationProperties(LinkProperties.class)
+public class LinkConfiguration {
+
+    /**
+     * The edge's own API is open: it serves a kiosk on the device's network. Spring Security is on
+     * the classpath only for the link's OAuth2 client, so say so rather than get its login defaults.
+     */
+    @Bean
+    SecurityWebFilterChain edgeSecurity(ServerHttpSecurity http) {
+        return http.authorizeExchange(exchanges -> exchanges.anyExchange().permitAll())
+                .csrf(ServerHttpSecurity.CsrfSpec::disable)
+                .httpBasic(ServerHttpSecurity.HttpBasicSpec::disable)
+                .formLogin(ServerHttpSecurity.FormLoginSpec::disable)
+                .logout(ServerHttpSecurity.LogoutSpec::disable)
+                .build();
+    }
+
+    @Bean(destroyMethod = "close")
+    @ConditionalOnProperty("tandem.link.enabled")
+    CloudLink cloudLink(LinkProperties properties, ObjectProvider<ReactiveClientRegistrationRepository> registrations,
+                        MeterRegistry registry) {
+        ReactiveClientRegistrationRepository repository = registrations.getIfAvailable();
+        if (repository == null || repository.findByRegistrationId(properties.registration()).block() == null) {
+            throw new IllegalStateException("tandem.link.enabled needs the OAuth2 client registration '"
+                    + properties.registration() + "': set spring.security.oauth2.client.registration."
+                    + properties.registration() + ".{client-id,client-secret,authorization-grant-type=client_credentials,scope}"
+                    + " and spring.security.oauth2.client.provider." + properties.registration() + ".token-uri");
+        }
+        AuthorizedClientServiceReactiveOAuth2AuthorizedClientManager manager =
+                new AuthorizedClientServiceReactiveOAuth2AuthorizedClientManager(repository,
+                        new InMemoryReactiveOAuth2AuthorizedClientService(repository));
+        manager.setAuthorizedClientProvider(ReactiveOAuth2AuthorizedClientProviderBuilder.builder().clientCredentials().build());
+        OAuth2AuthorizeRequest request = OAuth2AuthorizeRequest.withClientRegistrationId(properties.registration())
+                .principal("tandem-edge").build();
+        CloudLink.TokenSource tokens = () -> {
+            OAuth2AuthorizedClient client;
+            try {
+                client = manager.authorize(request).block(properties.connectTimeout());
+            } catch (RuntimeException e) {
+                throw new LinkException("cannot get the agent's token from the issuer: " + e.getMessage(), e);
+            }
+            if (client == null) {
+                throw new LinkException("the issuer gave no token for registration " + properties.registration());
+            }
+            return new CloudLink.AgentToken(client.getAccessToken().getTokenValue(), client.getAccessToken().getExpiresAt());
+        };
+        CloudLink link = new CloudLink(properties.url(), tokens, properties.wireLimits(), properties.connectTimeout(),
+                properties.backoffMin(), properties.backoffMax(), Clock.systemUTC(),
+                (kind, bytes) -> DistributionSummary.builder("tandem.link.frame.bytes").baseUnit("bytes")
+                        .tag("codec", kind).register(registry).record(bytes));
+        link.start();
+        return link;
+    }
+
+    @Bean
+    @ConditionalOnProperty("tandem.link.enabled")
+    CloudRoutes cloudRoutes(CloudLink link, LinkProperties properties, WarmModel warm) {
+        return new CloudRoutes(link, properties, warm.engine(), warm.partitions());
+    }
+
+    /** Down is not unhealthy for the edge (it answers locally), so the link reports its state as details. */
+    @Bean
+    @ConditionalOnProperty("tandem.link.enabled")
+    HealthIndicator cloudLinkHealth(CloudLink link) {
+        return () -> Health.up()
+                .withDetail("link", link.state().name())
+                .withDetail("url", link.url().toString())
+                .withDetail("sessions", link.sessions())
+                .withDetail("lastError", link.state() == CloudLink.State.UP ? "" : link.lastError())
+                .build();
+    }
+}
