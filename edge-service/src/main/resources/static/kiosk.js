@@ -13,6 +13,7 @@
   const welcome = $('welcome');
   const form = $('composer');
   const prompt = $('prompt');
+  const routePicker = $('route');
   const sendButton = $('send');
   const stopButton = $('stop');
   const newButton = $('new-chat');
@@ -221,6 +222,7 @@
           stream_options: { include_usage: true },
           max_tokens: MAX_TOKENS,
           temperature: TEMPERATURE,
+          tandem: { route: routePicker ? routePicker.value : 'auto' },
         }),
         signal: controller.signal,
         cache: 'no-store',
