@@ -13,7 +13,10 @@ import java.time.Duration;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
-/** Talks to an edge as a kiosk does: plain HTTP, JSON in, JSON or server-sent events out. */
+/**
+ * Talks to an edge as a kiosk does: plain HTTP, JSON in, JSON or server-sent events out. Used by
+ * the end-to-end tests and by {@link LinkBenchmark}; a status other than 200 is an AssertionError.
+ */
 final class EdgeClient {
 
     static final JsonMapper JSON = JsonMapper.builder().build();

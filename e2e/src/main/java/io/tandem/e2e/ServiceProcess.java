@@ -67,11 +67,25 @@ public final class ServiceProcess implements AutoCloseable {
      * (Spring properties as --name=value).
      */
     public static ServiceProcess start(String module, String configName, int port, List<String> args, Path logDir) {
+        return start(module, configName, port, args, logDir, TEST_JVM_OPTIONS);
+    }
+
+    /**
+     * JVM options for tests: quick to start and small (C1 only, serial GC, 768 MiB heap), since
+     * tests start several services at once. A benchmark passes what bin/tandem uses instead.
+     */
+    public static final List<String> TEST_JVM_OPTIONS = List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+            "-Xss512k", "-Xmx768m");
+
+    /** As {@link #start(String, String, int, List, Path)}, with these JVM options instead of the tests' ones. */
+    public static ServiceProcess start(String module, String configName, int port, List<String> args, Path logDir,
+                                       List<String> jvmOptions) {
         Path root = repositoryRoot();
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> command = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED",
-                "--sun-misc-unsafe-memory-access=allow", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-Xss512k", "-Xmx768m", "-jar", jar(module).toString(),
+                "--sun-misc-unsafe-memory-access=allow"));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-jar", jar(module).toString(),
                 "--spring.config.additional-location=optional:file:" + root.resolve("config") + "/",
                 "--spring.config.name=application," + configName,
                 "--server.port=" + port));

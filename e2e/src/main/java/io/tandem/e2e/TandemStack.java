@@ -57,11 +57,17 @@ public final class TandemStack implements AutoCloseable {
     }
 
     static ServiceProcess startEdge(int edgePort, int cloudPort, String issuerUrl, List<String> edgeArgs, Path logDir) {
+        return startEdge(edgePort, cloudPort, issuerUrl, edgeArgs, logDir, ServiceProcess.TEST_JVM_OPTIONS);
+    }
+
+    /** An edge linked to the cloud on {@code cloudPort} with tokens from {@code issuerUrl}; waits until healthy. */
+    static ServiceProcess startEdge(int edgePort, int cloudPort, String issuerUrl, List<String> edgeArgs, Path logDir,
+                                    List<String> jvmOptions) {
         List<String> e = new ArrayList<>(List.of("--tandem.link.enabled=true",
                 "--tandem.link.url=ws://127.0.0.1:" + cloudPort + "/v1/agent",
                 "--spring.security.oauth2.client.provider.tandem-cloud.token-uri=" + issuerUrl + "/oauth2/token"));
         e.addAll(edgeArgs);
-        return ServiceProcess.start("edge-service", "edge", edgePort, e, logDir).awaitHealthy(STARTUP);
+        return ServiceProcess.start("edge-service", "edge", edgePort, e, logDir, jvmOptions).awaitHealthy(STARTUP);
     }
 
     @Override
