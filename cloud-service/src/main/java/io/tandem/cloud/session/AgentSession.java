@@ -94,8 +94,8 @@ final class AgentSession {
                 case Frame.Activations a -> step(a);
                 case Frame.Tokens t -> step(t);
                 case Frame.Cancel c -> {
-                    send(new Frame.Close());
                     end("cancelled");
+                    send(new Frame.Close());
                 }
                 case Frame.Close c -> end("closed");
                 case Frame.Error e -> {
@@ -128,6 +128,7 @@ final class AgentSession {
         sampler = new Sampler(request.sampling(), sequence.vocabSize());
         open = request;
         context.metrics().sessionOpened(request.mode() instanceof Mode.Split ? "split" : "full");
+        lastActivityMillis = context.clock().millis();
         send(new Frame.Opened(sequence.firstLayer(), sequence.endLayer(), sequence.manifestHash()));
     }
 
@@ -180,10 +181,11 @@ final class AgentSession {
         Optional<FinishReason> finish = produced >= open.maxTokens() ? Optional.of(FinishReason.MAX_TOKENS)
                 : sequence.length() >= sequence.contextLength() ? Optional.of(FinishReason.CONTEXT_FULL)
                 : Optional.empty();
-        send(new Frame.Token(choice.token(), choice.logprob(), finish));
+        // end first, so the agent never reads the last token while the slot is still held
         if (finish.isPresent()) {
             end("finished");
         }
+        send(new Frame.Token(choice.token(), choice.logprob(), finish));
     }
 
     private void requireOpen() {
@@ -208,8 +210,8 @@ final class AgentSession {
             return;
         }
         context.metrics().sessionRefused(error.name());
-        send(error.frame(message));
         end(error.name().toLowerCase(java.util.Locale.ROOT));
+        send(error.frame(message));
     }
 
     private void end(String reason) {
