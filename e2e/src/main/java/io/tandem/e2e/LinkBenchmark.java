@@ -82,7 +82,8 @@ public final class LinkBenchmark {
     }
 
     /** One measured completion, timed by the client. */
-    record Sample(int tokens, double ttftMs, double totalMs, double edgeTtftMs, String route, List<String> warnings) {
+    record Sample(int tokens, double ttftMs, double totalMs, double edgeTtftMs, String route, List<String> warnings,
+                  String text) {
         double decodeTokensPerSecond() {
             return tokens > 1 && totalMs > ttftMs ? (tokens - 1) / ((totalMs - ttftMs) / 1000) : Double.NaN;
         }
@@ -90,8 +91,10 @@ public final class LinkBenchmark {
 
     /** One table row: a route under one codec, medians over the runs and bytes from the meters. */
     record Row(String route, String codec, int tokens, double decodeMedian, double decodeMin, double decodeMax,
-               double ttftMedian, double edgeTtftMedian, double upBytesPerToken, double framePerPosition, double downBytesPerToken,
-               double cloudStepMs, double controlUpPerRequest, double controlDownPerRequest, int fallbacks) {
+               double ttftMedian, double edgeTtftMedian, double upBytesPerToken, double framePerPosition,
+               double downBytesPerToken,
+               double cloudStepMs, double controlUpPerRequest, double controlDownPerRequest, int fallbacks,
+               String sameText) {
     }
 
     public static void main(String[] args) throws Exception {
@@ -309,10 +312,13 @@ public final class LinkBenchmark {
                 try {
                     EdgeClient edgeClient = new EdgeClient(edge.baseUrl());
                     awaitLinkUp(edgeClient, edge);
+                    // the greedy local answer, which split and cloud reproduce exactly unless the codec changes a token
+                    String localText = complete(edgeClient, EdgeClient.request(o.prompt(), o.maxTokens(), true,
+                            "local", null)).text();
                     for (String route : routes) {
                         progress("  " + route + " with " + codec.label() + ": " + o.warmup() + " warm-up, "
                                 + o.runs() + " measured completions of up to " + o.maxTokens() + " tokens");
-                        Row row = measure(edgeClient, cloudClient, route, codec, o);
+                        Row row = measure(edgeClient, cloudClient, route, codec, o, localText);
                         progress(String.format(Locale.ROOT, "    decode %.1f tok/s, TTFT %.1f ms, %.1f B/token up",
                                 row.decodeMedian(), row.ttftMedian(), row.upBytesPerToken()));
                         rows.add(row);
@@ -371,7 +377,8 @@ public final class LinkBenchmark {
         throw new IllegalStateException("the edge's cloud link did not come up within 60 s:\n" + process.tail());
     }
 
-    static Row measure(EdgeClient edge, EdgeClient cloud, String route, LinkCodec codec, Options o) throws Exception {
+    static Row measure(EdgeClient edge, EdgeClient cloud, String route, LinkCodec codec, Options o, String localText)
+            throws Exception {
         Integer k = route.equals("split") ? o.split() : null;
         String body = EdgeClient.request(o.prompt(), o.maxTokens(), true, route, k);
         for (int i = 0; i < o.warmup(); i++) {
@@ -422,12 +429,26 @@ public final class LinkBenchmark {
                     / o.runs();
         }
         List<Double> decode = samples.stream().map(Sample::decodeTokensPerSecond).sorted().toList();
+        long same = samples.stream().filter(s -> s.text().equals(localText)).count();
+        String sameText = same == samples.size() ? "yes" : same + "/" + samples.size()
+                + samples.stream().filter(s -> !s.text().equals(localText)).findFirst()
+                        .map(s -> ", from char " + firstDifference(s.text(), localText)).orElse("");
         return new Row(route, route.equals("local") ? "—" : route.equals("cloud") ? "tokens" : codec.label(),
                 (int) Math.round(median(samples.stream().map(s -> (double) s.tokens()).toList())),
                 median(decode), decode.getFirst(), decode.getLast(),
                 median(samples.stream().map(Sample::ttftMs).toList()),
                 median(samples.stream().map(Sample::edgeTtftMs).toList()), up, frame, down, step, controlUp, controlDown,
-                fallbacks);
+                fallbacks, sameText);
+    }
+
+    private static int firstDifference(String a, String b) {
+        int n = Math.min(a.length(), b.length());
+        for (int i = 0; i < n; i++) {
+            if (a.charAt(i) != b.charAt(i)) {
+                return i;
+            }
+        }
+        return n;
     }
 
     /** One streamed completion: time to the first text chunk and to the end, as the client sees them. */
@@ -438,21 +459,21 @@ public final class LinkBenchmark {
         String route = null;
         double edgeTtft = Double.NaN;
         List<String> warnings = new ArrayList<>();
+        StringBuilder content = new StringBuilder();
         try (BufferedReader reader = edge.stream(body)) {
             String data;
             while ((data = EdgeClient.nextData(reader)) != null && !data.equals("[DONE]")) {
-                boolean tail = data.contains("\"tandem\"") || data.contains("\"usage\"") || data.contains("\"error\"");
-                if (first != 0 && !tail) {
-                    continue; // a text chunk after the first: nothing to read from it
-                }
                 long now = System.nanoTime();
                 JsonNode chunk = EdgeClient.JSON.readTree(data);
                 if (chunk.has("error")) {
                     throw new IllegalStateException("the edge streamed an error: " + data);
                 }
                 JsonNode text = chunk.at("/choices/0/text");
-                if (first == 0 && text.isString() && !text.stringValue().isEmpty()) {
-                    first = now;
+                if (text.isString() && !text.stringValue().isEmpty()) {
+                    content.append(text.stringValue());
+                    if (first == 0) {
+                        first = now;
+                    }
                 }
                 JsonNode usage = chunk.get("usage");
                 if (usage != null && !usage.isNull()) {
@@ -474,7 +495,8 @@ public final class LinkBenchmark {
         if (tokens < 0 || first == 0) {
             throw new IllegalStateException("the edge's stream ended without " + (first == 0 ? "text" : "usage"));
         }
-        return new Sample(tokens, (first - start) / 1e6, (end - start) / 1e6, edgeTtft, route, warnings);
+        return new Sample(tokens, (first - start) / 1e6, (end - start) / 1e6, edgeTtft, route, warnings,
+                content.toString());
     }
 
     /** The edge's or the cloud's meters in Prometheus text: series (name with labels) to value. */
@@ -548,18 +570,27 @@ public final class LinkBenchmark {
         out.println();
         out.println("| route | codec | tokens | decode tok/s (median) | decode tok/s (min-max) | TTFT ms (median)"
                 + " | edge TTFT ms (median) | bytes/token up | 1-position frame up (B) | bytes/token down"
-                + " | cloud step ms (mean) |");
-        out.println("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+                + " | cloud step ms (mean) | text = local |");
+        out.println("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
         for (Row r : rows) {
             String route = r.route().equals("split") ? "split (k=" + o.split() + ")" : r.route();
             if (r.fallbacks() > 0) {
                 route += " (" + r.fallbacks() + " fell back)";
             }
-            out.printf(Locale.ROOT, "| %s | %s | %d | %.1f | %.1f-%.1f | %.1f | %s | %s | %s | %s | %s |%n",
+            out.printf(Locale.ROOT, "| %s | %s | %d | %.1f | %.1f-%.1f | %.1f | %s | %s | %s | %s | %s | %s |%n",
                     route, r.codec(), r.tokens(), r.decodeMedian(), r.decodeMin(), r.decodeMax(), r.ttftMedian(),
                     num(r.edgeTtftMedian()),
-                    num(r.upBytesPerToken()), num(r.framePerPosition()), num(r.downBytesPerToken()), num(r.cloudStepMs()));
+                    num(r.upBytesPerToken()), num(r.framePerPosition()), num(r.downBytesPerToken()), num(r.cloudStepMs()),
+                    r.route().equals("local") ? "—" : r.sameText());
         }
+        out.println();
+        out.println("TTFT: from sending the request to the first text chunk, at the client; edge TTFT: the edge's own"
+                + " tandem.ttft_ms. Decode tok/s: (tokens - 1) / (end of stream - first text chunk). Bytes per token:"
+                + " the data frames' bytes (edge: tandem_link_frame_bytes, activations or token ids, prompt frame"
+                + " included; cloud: tandem_cloud_frame_bytes direction=out, token frames) over the tokens generated."
+                + " 1-position frame: the mean decode-step frame, the prompt's frame taken out. Cloud step: the"
+                + " cloud's tandem_cloud_step_latency_seconds mean (its layers and sampling, prefill steps included)."
+                + " Text = local: the answer is the local route's greedy answer, character for character.");
         for (String route : List.of("split", "cloud")) {
             rows.stream().filter(r -> r.route().equals(route)).findFirst().ifPresent(r -> out.printf(Locale.ROOT,
                     "%nControl frames on the %s route (not in the table): %.0f B up (Open, and Close if the model"
