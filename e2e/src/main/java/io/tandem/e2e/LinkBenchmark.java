@@ -5,7 +5,6 @@ import io.tandem.model.checkpoint.Llama2cCheckpointWriter;
 import io.tandem.model.llama.LlamaConfig;
 import io.tandem.model.llama.ModelShapes;
 import io.tandem.model.llama.RandomWeights;
-import io.tandem.model.llama.RopeLayout;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -225,12 +224,6 @@ public final class LinkBenchmark {
         return items;
     }
 
-    /** The seeded random 25M-parameter model of CloudKilledMidStreamTest. */
-    static LlamaConfig random25mConfig() {
-        return new LlamaConfig("llama", 512, 1536, 8, 8, 4, 512, 512, 1e-5f, 10000f,
-                RopeLayout.ADJACENT_PAIRS, true, false);
-    }
-
     static void run(Options o, String[] args, PrintStream out) throws Exception {
         Path tempDir = null;
         Path model = o.model();
@@ -239,7 +232,7 @@ public final class LinkBenchmark {
         if (o.random25m()) {
             tempDir = Files.createTempDirectory("tandem-bench-model");
             model = tempDir.resolve("random-25m.bin");
-            config = random25mConfig();
+            config = RandomWeights.STORIES_25M;
             progress("writing the random 25M model to " + model);
             Llama2cCheckpointWriter.write(RandomWeights.create(config, 1), model);
             modelName = "random 25M (seed 1)";

@@ -3,11 +3,8 @@ package io.tandem.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tandem.model.checkpoint.Llama2cCheckpointWriter;
-import io.tandem.model.llama.LlamaConfig;
 import io.tandem.model.llama.RandomWeights;
-import io.tandem.model.llama.RopeLayout;
 import java.io.BufferedReader;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -28,13 +25,7 @@ class CloudKilledMidStreamTest {
 
     @BeforeAll
     static void start() throws Exception {
-        Path dir = Files.createTempDirectory("tandem-e2e-model");
-        Path model = dir.resolve("slow.bin");
-        LlamaConfig config = new LlamaConfig("llama", 512, 1536, 8, 8, 4, 512, 512, 1e-5f, 10000f,
-                RopeLayout.ADJACENT_PAIRS, true, false);
-        Llama2cCheckpointWriter.write(RandomWeights.create(config, 1), model);
-        model.toFile().deleteOnExit();
-        dir.toFile().deleteOnExit();
+        Path model = Llama2cCheckpointWriter.writeTemporary(RandomWeights.create(RandomWeights.STORIES_25M, 1), "slow.bin");
         stack = TandemStack.start(Path.of("target", "e2e-logs"),
                 List.of("--tandem.cloud.pool.embedded=false", "--tandem.cloud.pool.models[0].path=" + model),
                 List.of("--tandem.model.path=" + model, "--tandem.model.warmup-tokens=2", "--tandem.model.threads=1"));

@@ -19,10 +19,7 @@ import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import io.tandem.model.checkpoint.Llama2cCheckpointWriter;
-import io.tandem.model.llama.LlamaConfig;
 import io.tandem.model.llama.RandomWeights;
-import io.tandem.model.llama.RopeLayout;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -37,13 +34,7 @@ class ConcurrencyEndToEndTest {
 
     @DynamicPropertySource
     static void slowModel(DynamicPropertyRegistry registry) throws java.io.IOException {
-        Path dir = Files.createTempDirectory("tandem-slow-model");
-        Path model = dir.resolve("slow.bin");
-        LlamaConfig config = new LlamaConfig("llama", 512, 1536, 8, 8, 4, 512, 512, 1e-5f, 10000f,
-                RopeLayout.ADJACENT_PAIRS, true, false);
-        Llama2cCheckpointWriter.write(RandomWeights.create(config, 1), model);
-        model.toFile().deleteOnExit();
-        dir.toFile().deleteOnExit();
+        Path model = Llama2cCheckpointWriter.writeTemporary(RandomWeights.create(RandomWeights.STORIES_25M, 1), "slow.bin");
         registry.add("tandem.model.path", model::toString);
     }
 

@@ -1,10 +1,12 @@
 package io.tandem.model.checkpoint;
 
+import io.tandem.model.ModelFileException;
+
 /**
  * A checkpoint file that cannot be loaded. The message names the source and what is wrong with it;
  * {@link #problem()} tells the cases apart for callers and tests.
  */
-public final class CheckpointException extends RuntimeException {
+public final class CheckpointException extends ModelFileException {
 
     public enum Problem {
         /** The file ends before the data its header describes. */
@@ -21,20 +23,12 @@ public final class CheckpointException extends RuntimeException {
         GROUP_SIZE_MISMATCH
     }
 
-    private final Problem problem;
-    private final String source;
-
     public CheckpointException(Problem problem, String source, String detail) {
-        super(source + ": " + detail);
-        this.problem = problem;
-        this.source = source;
+        super(problem, source, detail);
     }
 
+    @Override
     public Problem problem() {
-        return problem;
-    }
-
-    public String source() {
-        return source;
+        return (Problem) super.problem();
     }
 }

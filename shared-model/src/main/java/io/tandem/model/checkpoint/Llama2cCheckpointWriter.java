@@ -25,6 +25,16 @@ public final class Llama2cCheckpointWriter {
     private Llama2cCheckpointWriter() {
     }
 
+    /** Writes {@code weights} as {@code name} in a new temporary folder, both deleted when the JVM exits. */
+    public static Path writeTemporary(LlamaWeights weights, String name) throws IOException {
+        Path dir = java.nio.file.Files.createTempDirectory("tandem-model");
+        Path file = dir.resolve(name);
+        write(weights, file);
+        dir.toFile().deleteOnExit();
+        file.toFile().deleteOnExit();
+        return file;
+    }
+
     public static void write(LlamaWeights weights, Path file) throws IOException {
         LlamaConfig c = weights.config();
         if (c.qkvBias() || c.ropeLayout() != io.tandem.model.llama.RopeLayout.ADJACENT_PAIRS

@@ -69,37 +69,26 @@ public final class GgmlQuants {
                     dst[dstOffset + i] = bf16ToFloat(src.getShort(srcOffset + 2 * i));
                 }
             }
-            case Q8_0 -> {
-                for (int b = 0; b < blocks; b++) {
-                    q8_0(src, srcOffset + b * 34, dst, dstOffset + b * QK);
-                }
-            }
-            case Q4_0 -> {
-                for (int b = 0; b < blocks; b++) {
-                    q4_0(src, srcOffset + b * 18, dst, dstOffset + b * QK);
-                }
-            }
-            case Q4_1 -> {
-                for (int b = 0; b < blocks; b++) {
-                    q4_1(src, srcOffset + b * 20, dst, dstOffset + b * QK);
-                }
-            }
-            case Q4_K -> {
-                for (int b = 0; b < blocks; b++) {
-                    q4_K(src, srcOffset + b * 144, dst, dstOffset + b * QK_K);
-                }
-            }
-            case Q5_K -> {
-                for (int b = 0; b < blocks; b++) {
-                    q5_K(src, srcOffset + b * 176, dst, dstOffset + b * QK_K);
-                }
-            }
-            case Q6_K -> {
-                for (int b = 0; b < blocks; b++) {
-                    q6_K(src, srcOffset + b * 210, dst, dstOffset + b * QK_K);
-                }
-            }
+            case Q8_0 -> blocks(type, src, srcOffset, dst, dstOffset, blocks, GgmlQuants::q8_0);
+            case Q4_0 -> blocks(type, src, srcOffset, dst, dstOffset, blocks, GgmlQuants::q4_0);
+            case Q4_1 -> blocks(type, src, srcOffset, dst, dstOffset, blocks, GgmlQuants::q4_1);
+            case Q4_K -> blocks(type, src, srcOffset, dst, dstOffset, blocks, GgmlQuants::q4_K);
+            case Q5_K -> blocks(type, src, srcOffset, dst, dstOffset, blocks, GgmlQuants::q5_K);
+            case Q6_K -> blocks(type, src, srcOffset, dst, dstOffset, blocks, GgmlQuants::q6_K);
             default -> throw new UnsupportedOperationException("cannot dequantize " + type);
+        }
+    }
+
+    /** Dequantizes one block: its bytes start at {@code p}, its values go to {@code dst[o..]}. */
+    @FunctionalInterface
+    private interface BlockDecoder {
+        void decode(ByteBuffer src, int p, float[] dst, int o);
+    }
+
+    private static void blocks(GgmlType type, ByteBuffer src, int srcOffset, float[] dst, int dstOffset, int blocks,
+                               BlockDecoder block) {
+        for (int b = 0; b < blocks; b++) {
+            block.decode(src, srcOffset + b * type.typeSize(), dst, dstOffset + b * type.blockSize());
         }
     }
 
@@ -134,32 +123,21 @@ public final class GgmlQuants {
     }
 
     private static void q4_K(ByteBuffer src, int p, float[] dst, int o) {
-        float d = Float.float16ToFloat(src.getShort(p));
-        float dmin = Float.float16ToFloat(src.getShort(p + 2));
-        int scales = p + 4;
-        int qs = p + 16;
-        for (int group = 0; group < 4; group++) {
-            int sub = 2 * group;
-            float d1 = d * kScale(src, scales, sub);
-            float m1 = dmin * kMin(src, scales, sub);
-            float d2 = d * kScale(src, scales, sub + 1);
-            float m2 = dmin * kMin(src, scales, sub + 1);
-            int q = qs + 32 * group;
-            int y = o + 64 * group;
-            for (int l = 0; l < 32; l++) {
-                int b = src.get(q + l) & 0xFF;
-                dst[y + l] = d1 * (b & 0xF) - m1;
-                dst[y + 32 + l] = d2 * (b >>> 4) - m2;
-            }
-        }
+        kQuant(src, p, -1, p + 16, dst, o);
     }
 
     private static void q5_K(ByteBuffer src, int p, float[] dst, int o) {
+        kQuant(src, p, p + 16, p + 48, dst, o);
+    }
+
+    /**
+     * Q4_K and Q5_K: eight sub-blocks of 32 with 6-bit scales and mins; Q5_K adds a fifth bit per value
+     * from the 32 bytes at {@code qh} (-1 for Q4_K).
+     */
+    private static void kQuant(ByteBuffer src, int p, int qh, int qs, float[] dst, int o) {
         float d = Float.float16ToFloat(src.getShort(p));
         float dmin = Float.float16ToFloat(src.getShort(p + 2));
         int scales = p + 4;
-        int qh = p + 16;
-        int qs = p + 48;
         for (int group = 0; group < 4; group++) {
             int sub = 2 * group;
             float d1 = d * kScale(src, scales, sub);
@@ -172,7 +150,7 @@ public final class GgmlQuants {
             int y = o + 64 * group;
             for (int l = 0; l < 32; l++) {
                 int b = src.get(q + l) & 0xFF;
-                int h = src.get(qh + l);
+                int h = qh < 0 ? 0 : src.get(qh + l);
                 dst[y + l] = d1 * ((b & 0xF) + ((h & lowBit) != 0 ? 16 : 0)) - m1;
                 dst[y + 32 + l] = d2 * ((b >>> 4) + ((h & highBit) != 0 ? 16 : 0)) - m2;
             }

@@ -1,11 +1,13 @@
 package io.tandem.model.gguf;
 
+import io.tandem.model.ModelFileException;
+
 /**
  * A GGUF file that cannot be used, or a metadata key or tensor that is not what the caller needs. The
  * message names the file, the key or tensor at fault and, for damage in the file, the byte offset, so a
  * broken download or a wrong model says exactly where it went wrong.
  */
-public final class GgufException extends RuntimeException {
+public final class GgufException extends ModelFileException {
 
     /** What went wrong; a closed set so callers and tests can tell the cases apart without parsing messages. */
     public enum Problem {
@@ -27,21 +29,12 @@ public final class GgufException extends RuntimeException {
         UNSUPPORTED
     }
 
-    private final Problem problem;
-    private final String source;
-
     public GgufException(Problem problem, String source, String detail) {
-        super(source + ": " + detail);
-        this.problem = problem;
-        this.source = source;
+        super(problem, source, detail);
     }
 
+    @Override
     public Problem problem() {
-        return problem;
-    }
-
-    /** The file (or other source) the error is about, as the message names it. */
-    public String source() {
-        return source;
+        return (Problem) super.problem();
     }
 }

@@ -84,10 +84,7 @@ final class GgufParser {
             item = "metadata entry " + i + " (at byte " + entryStart + ")";
             String key = readString("its key");
             item = "metadata key '" + key + "' (entry at byte " + entryStart + ")";
-            if (values.containsKey(key)) {
-                throw new GgufException(Problem.MALFORMED, source, item + " appears twice; the first entry is at byte "
-                        + offsets.get(key));
-            }
+            requireFirst(offsets, key, entryStart, "entry");
             long typeAt = position;
             int typeId = readInt32("its value type");
             GgufValueType type = GgufValueType.fromId(typeId);
@@ -96,7 +93,6 @@ final class GgufParser {
                         + " at byte " + typeAt);
             }
             values.put(key, readValue(type, 0));
-            offsets.put(key, entryStart);
         }
         GgufMetadata metadata = new GgufMetadata(source, values, offsets);
         int alignment = alignment(metadata);
@@ -108,11 +104,7 @@ final class GgufParser {
             item = "tensor info " + i + " (at byte " + infoStart + ")";
             String name = readString("its name");
             item = "tensor '" + name + "' (info at byte " + infoStart + ")";
-            if (tensorInfoOffsets.containsKey(name)) {
-                throw new GgufException(Problem.MALFORMED, source, item + ": the name appears twice; the first info is at byte "
-                        + tensorInfoOffsets.get(name));
-            }
-            tensorInfoOffsets.put(name, infoStart);
+            requireFirst(tensorInfoOffsets, name, infoStart, "info");
             tensors.add(readTensorInfo(name, alignment));
         }
         long dataOffset = alignUp(position, alignment);
@@ -350,39 +342,40 @@ final class GgufParser {
                     + " bytes (length at byte " + at + "), more than the " + MAX_STRING_BYTES + " this reader accepts");
         }
         int n = (int) length;
-        ensure(n, what);
-        int index = (int) (position - bufferStart);
-        String value = new String(buffer.array(), buffer.arrayOffset() + index, n, StandardCharsets.UTF_8);
-        position += n;
-        return value;
+        int index = take(n, what);
+        return new String(buffer.array(), buffer.arrayOffset() + index, n, StandardCharsets.UTF_8);
+    }
+
+    /** Records where {@code name} was seen; a name seen before is a malformed file. */
+    private void requireFirst(Map<String, Long> seen, String name, long at, String what) {
+        Long first = seen.putIfAbsent(name, at);
+        if (first != null) {
+            throw new GgufException(Problem.MALFORMED, source, item + " appears twice; the first " + what + " is at byte " + first);
+        }
     }
 
     private byte readByte(String what) throws IOException {
-        ensure(1, what);
-        byte value = buffer.get((int) (position - bufferStart));
-        position += 1;
-        return value;
+        return buffer.get(take(1, what));
     }
 
     private short readInt16(String what) throws IOException {
-        ensure(2, what);
-        short value = buffer.getShort((int) (position - bufferStart));
-        position += 2;
-        return value;
+        return buffer.getShort(take(2, what));
     }
 
     private int readInt32(String what) throws IOException {
-        ensure(4, what);
-        int value = buffer.getInt((int) (position - bufferStart));
-        position += 4;
-        return value;
+        return buffer.getInt(take(4, what));
     }
 
     private long readInt64(String what) throws IOException {
-        ensure(8, what);
-        long value = buffer.getLong((int) (position - bufferStart));
-        position += 8;
-        return value;
+        return buffer.getLong(take(8, what));
+    }
+
+    /** Consumes {@code n} bytes; returns where they start in the buffer. */
+    private int take(int n, String what) throws IOException {
+        ensure(n, what);
+        int index = (int) (position - bufferStart);
+        position += n;
+        return index;
     }
 
     /** Makes {@code n} bytes at {@link #position} available in the buffer, or fails naming what was being read. */

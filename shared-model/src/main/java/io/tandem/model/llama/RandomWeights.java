@@ -11,6 +11,14 @@ import java.util.SplittableRandom;
  */
 public final class RandomWeights {
 
+    /**
+     * A 25M-parameter llama2.c-style shape (dim 512, 8 layers, the embedded tokenizer's 512-token
+     * vocabulary): slow enough on a CPU that a long answer outlasts a test's steps, and wide enough that
+     * bytes per token on the wire say something.
+     */
+    public static final LlamaConfig STORIES_25M = new LlamaConfig("llama", 512, 1536, 8, 8, 4, 512, 512, 1e-5f,
+            10000f, RopeLayout.ADJACENT_PAIRS, true, false);
+
     private RandomWeights() {
     }
 

@@ -13,7 +13,7 @@ import java.util.Set;
  * {@code tokenizer.ggml.model = "llama"} is SentencePiece-style ({@link SpmTokenizer}), {@code "gpt2"} is
  * byte-level BPE ({@link BpeTokenizer}). Instances are immutable and thread-safe.
  */
-public sealed interface GgufTokenizer permits SpmTokenizer, BpeTokenizer {
+public sealed interface GgufTokenizer permits VocabularyTokenizer {
 
     /** Reads the tokenizer of a GGUF file (only its metadata is read). */
     static GgufTokenizer load(Path gguf) throws IOException {

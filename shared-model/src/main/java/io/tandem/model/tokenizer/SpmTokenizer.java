@@ -3,8 +3,7 @@ package io.tandem.model.tokenizer;
 import io.tandem.model.gguf.GgufMetadata;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
-import java.util.Optional;
-import java.util.Set;
+import java.util.List;
 
 /**
  * The {@code llama} tokenizer of GGUF files: SentencePiece BPE over a scored vocabulary, as llama.cpp's
@@ -14,22 +13,17 @@ import java.util.Set;
  * pair is a token (ties go to the leftmost pair). Characters left that are no token fall back to their
  * bytes' {@code <0xXX>} tokens.
  */
-public final class SpmTokenizer implements GgufTokenizer {
+public final class SpmTokenizer extends VocabularyTokenizer {
 
     private static final byte[] ESCAPED_SPACE = "\u2581".getBytes(StandardCharsets.UTF_8);
     private static final int[] UTF8_LENGTH = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
 
-    private final GgufVocabulary vocabulary;
-    private final SpecialTokenSplitter splitter;
     private final boolean addSpacePrefix;
     /** The token for each byte value in byte fallback, -1 where the vocabulary has none. */
     private final int[] byteTokens = new int[256];
-    /** What each token decodes to (special tokens as their text), computed once. */
-    private final byte[][] decoded;
 
     private SpmTokenizer(GgufVocabulary vocabulary, boolean addSpacePrefix) {
-        this.vocabulary = vocabulary;
-        this.splitter = new SpecialTokenSplitter(vocabulary);
+        super(vocabulary, piece -> piece.replace('\u2581', ' ').getBytes(StandardCharsets.UTF_8));
         this.addSpacePrefix = addSpacePrefix;
         for (int b = 0; b < 256; b++) {
             int id = vocabulary.idOf(String.format("<0x%02X>", b));
@@ -38,10 +32,6 @@ public final class SpmTokenizer implements GgufTokenizer {
                 id = vocabulary.index().get(new byte[] {(byte) b});
             }
             byteTokens[b] = id;
-        }
-        this.decoded = new byte[vocabulary.size()][];
-        for (int id = 0; id < decoded.length; id++) {
-            decoded[id] = decodePiece(id);
         }
     }
 
@@ -59,15 +49,10 @@ public final class SpmTokenizer implements GgufTokenizer {
     // ------------------------------------------------------------------ encoding
 
     @Override
-    public int[] encode(String text, boolean addSpecial, boolean parseSpecial) {
-        SpecialTokens special = vocabulary.special();
-        IntList out = new IntList(text.length() + 4);
-        if (addSpecial && special.addBos()) {
-            out.add(special.bos());
-        }
+    void encodeFragments(List<SpecialTokenSplitter.Fragment> fragments, IntList out) {
         boolean afterSpecial = true;
         Session session = new Session();
-        for (SpecialTokenSplitter.Fragment fragment : splitter.split(text, parseSpecial)) {
+        for (SpecialTokenSplitter.Fragment fragment : fragments) {
             switch (fragment) {
                 case SpecialTokenSplitter.Text(String raw) -> {
                     session.tokenize(escape(addSpacePrefix && afterSpecial ? " " + raw : raw), out);
@@ -79,10 +64,6 @@ public final class SpmTokenizer implements GgufTokenizer {
                 }
             }
         }
-        if (addSpecial && special.addEos()) {
-            out.add(special.eos());
-        }
-        return out.toArray();
     }
 
     /** UTF-8 with every space replaced by ▁. */
@@ -107,79 +88,38 @@ public final class SpmTokenizer implements GgufTokenizer {
         return out;
     }
 
-    /** The merge state of one fragment: symbols are byte ranges of the text, linked as a list. */
+    /** The merge state of one fragment: symbols are byte ranges of the text, first one per UTF-8 character. */
     private final class Session {
-        private final BigramQueue queue = new BigramQueue();
-        private int[] start = new int[16];
-        private int[] length = new int[16];
-        private int[] prev = new int[16];
-        private int[] next = new int[16];
+        private final SymbolMerger symbols = new SymbolMerger();
+        private final SymbolMerger.PairPriority byScore = this::score;
         private byte[] text;
 
         void tokenize(byte[] text, IntList out) {
             this.text = text;
-            int count = 0;
-            if (start.length < text.length) {
-                int n = Math.max(text.length, 2 * start.length);
-                start = new int[n];
-                length = new int[n];
-                prev = new int[n];
-                next = new int[n];
-            }
-            for (int offset = 0; offset < text.length; count++) {
+            symbols.reset(text.length);
+            for (int offset = 0; offset < text.length; ) {
                 int n = Math.min(UTF8_LENGTH[(text[offset] & 0xFF) >>> 4], text.length - offset);
-                start[count] = offset;
-                length[count] = n;
-                prev[count] = count - 1;
+                symbols.add(offset, n);
                 offset += n;
-                next[count] = offset == text.length ? -1 : count + 1;
             }
-            if (count == 0) {
-                return;
-            }
-            queue.clear();
-            for (int i = 1; i < count; i++) {
-                tryAddBigram(i - 1, i);
-            }
-            while (!queue.isEmpty()) {
-                int entry = queue.pop();
-                int left = queue.left(entry);
-                int right = queue.right(entry);
-                // stale: one side was merged away, or the pair has grown since it was queued
-                if (length[left] == 0 || length[right] == 0 || length[left] + length[right] != queue.size(entry)) {
-                    continue;
-                }
-                length[left] += length[right];
-                length[right] = 0;
-                next[left] = next[right];
-                if (next[right] >= 0) {
-                    prev[next[right]] = left;
-                }
-                tryAddBigram(prev[left], left);
-                tryAddBigram(left, next[left]);
-            }
+            symbols.merge(byScore);
             TokenIndex index = vocabulary.index();
-            for (int i = 0; i != -1; i = next[i]) {
-                int id = index.get(text, start[i], length[i]);
+            for (int i = symbols.first(); i != -1; i = symbols.next(i)) {
+                int id = index.get(text, symbols.start(i), symbols.length(i));
                 if (id >= 0) {
                     out.add(id);
                 } else {
-                    for (int b = start[i]; b < start[i] + length[i]; b++) {
+                    for (int b = symbols.start(i); b < symbols.start(i) + symbols.length(i); b++) {
                         out.add(byteToken(text[b] & 0xFF));
                     }
                 }
             }
         }
 
-        private void tryAddBigram(int left, int right) {
-            if (left < 0 || right < 0) {
-                return;
-            }
-            int size = length[left] + length[right];
-            int id = vocabulary.index().get(text, start[left], size);
-            if (id >= 0) {
-                queue.push(vocabulary.score(id), left, right, size);
-            }
+        /** A pair merges when the two together are a token; the better its score, the sooner. */
+        private float score(int leftStart, int leftLength, int rightStart, int rightLength) {
+            int id = vocabulary.index().get(text, leftStart, leftLength + rightLength);
+            return id >= 0 ? vocabulary.score(id) : Float.NaN;
         }
     }
 
@@ -197,40 +137,6 @@ public final class SpmTokenizer implements GgufTokenizer {
     }
 
     // ------------------------------------------------------------------ decoding
-
-    private byte[] decodePiece(int id) {
-        String piece = vocabulary.piece(id);
-        return switch (vocabulary.type(id)) {
-            case NORMAL -> piece.replace('\u2581', ' ').getBytes(StandardCharsets.UTF_8);
-            case BYTE -> {
-                int value = parseByte(piece);
-                yield value >= 0 ? new byte[] {(byte) value} : piece.getBytes(StandardCharsets.UTF_8);
-            }
-            case CONTROL, UNKNOWN, USER_DEFINED -> vocabulary.utf8(id);
-            case UNUSED, UNDEFINED -> new byte[0];
-        };
-    }
-
-    /** llama.cpp reads the two hex digits after "&lt;0x". */
-    static int parseByte(String piece) {
-        if (piece.length() != 6 || !piece.startsWith("<0x") || piece.charAt(5) != '>') {
-            return -1;
-        }
-        int high = Character.digit(piece.charAt(3), 16);
-        int low = Character.digit(piece.charAt(4), 16);
-        return high < 0 || low < 0 ? -1 : high * 16 + low;
-    }
-
-    @Override
-    public byte[] pieceBytes(int id, boolean renderSpecial) {
-        vocabulary.checkId(id);
-        return hidden(id, renderSpecial) ? new byte[0] : decoded[id].clone();
-    }
-
-    private boolean hidden(int id, boolean renderSpecial) {
-        TokenType type = vocabulary.type(id);
-        return !renderSpecial && (type == TokenType.CONTROL || type == TokenType.UNKNOWN);
-    }
 
     @Override
     public byte[] decodeBytes(int[] ids, boolean renderSpecial) {
@@ -255,53 +161,6 @@ public final class SpmTokenizer implements GgufTokenizer {
             stripSpace = false;
         }
         return out.toByteArray();
-    }
-
-    // ------------------------------------------------------------------ vocabulary
-
-    @Override
-    public int vocabSize() {
-        return vocabulary.size();
-    }
-
-    @Override
-    public String piece(int id) {
-        return vocabulary.piece(id);
-    }
-
-    @Override
-    public TokenType tokenType(int id) {
-        return vocabulary.type(id);
-    }
-
-    @Override
-    public float score(int id) {
-        return vocabulary.score(id);
-    }
-
-    @Override
-    public int idOf(String piece) {
-        return vocabulary.idOf(piece);
-    }
-
-    @Override
-    public SpecialTokens specialTokens() {
-        return vocabulary.special();
-    }
-
-    @Override
-    public boolean isEndOfGeneration(int id) {
-        return vocabulary.endOfGeneration().contains(id);
-    }
-
-    @Override
-    public Set<Integer> endOfGenerationIds() {
-        return vocabulary.endOfGeneration();
-    }
-
-    @Override
-    public Optional<String> chatTemplate() {
-        return vocabulary.chatTemplate();
     }
 
     @Override

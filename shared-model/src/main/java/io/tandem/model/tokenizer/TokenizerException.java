@@ -1,10 +1,12 @@
 package io.tandem.model.tokenizer;
 
+import io.tandem.model.ModelFileException;
+
 /**
  * A tokenizer file that cannot be used: cut short, malformed, or built for a different model.
  * The message always names the source so that a misconfigured deployment says which file is wrong.
  */
-public final class TokenizerException extends RuntimeException {
+public final class TokenizerException extends ModelFileException {
 
     /** What went wrong; a closed set so callers and tests can tell the cases apart without parsing messages. */
     public enum Problem {
@@ -16,20 +18,12 @@ public final class TokenizerException extends RuntimeException {
         VOCABULARY_MISMATCH
     }
 
-    private final Problem problem;
-    private final String source;
-
     public TokenizerException(Problem problem, String source, String detail) {
-        super(source + ": " + detail);
-        this.problem = problem;
-        this.source = source;
+        super(problem, source, detail);
     }
 
+    @Override
     public Problem problem() {
-        return problem;
-    }
-
-    public String source() {
-        return source;
+        return (Problem) super.problem();
     }
 }

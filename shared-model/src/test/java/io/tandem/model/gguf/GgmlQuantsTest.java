@@ -154,13 +154,7 @@ class GgmlQuantsTest {
                     block.put((byte) (q[j + l] | (q[j + l + 32] << 4)));
                 }
             }
-            float[] got = dequantize(GgmlType.Q4_K, block, 256);
-            float fd = Float.float16ToFloat(d);
-            float fmin = Float.float16ToFloat(dmin);
-            for (int i = 0; i < 256; i++) {
-                int sub = i / 32;
-                assertThat(got[i]).as("value %d", i).isEqualTo((fd * ls[sub]) * q[i] - fmin * lm[sub]);
-            }
+            assertKQuant(dequantize(GgmlType.Q4_K, block, 256), d, dmin, ls, lm, q);
         }
     }
 
@@ -196,13 +190,17 @@ class GgmlQuantsTest {
                 m2 <<= 2;
             }
             ByteBuffer block = le(176).putShort(d).putShort(dmin).put(packScalesAndMins(ls, lm)).put(qh).put(ql);
-            float[] got = dequantize(GgmlType.Q5_K, block, 256);
-            float fd = Float.float16ToFloat(d);
-            float fmin = Float.float16ToFloat(dmin);
-            for (int i = 0; i < 256; i++) {
-                int sub = i / 32;
-                assertThat(got[i]).as("value %d", i).isEqualTo((fd * ls[sub]) * q[i] - fmin * lm[sub]);
-            }
+            assertKQuant(dequantize(GgmlType.Q5_K, block, 256), d, dmin, ls, lm, q);
+        }
+    }
+
+    /** dequantize_row_q4_K / q5_K: value i is (d * scale) * q - dmin * min of its sub-block of 32. */
+    private static void assertKQuant(float[] got, short d, short dmin, int[] ls, int[] lm, int[] q) {
+        float fd = Float.float16ToFloat(d);
+        float fmin = Float.float16ToFloat(dmin);
+        for (int i = 0; i < 256; i++) {
+            int sub = i / 32;
+            assertThat(got[i]).as("value %d", i).isEqualTo((fd * ls[sub]) * q[i] - fmin * lm[sub]);
         }
     }
 

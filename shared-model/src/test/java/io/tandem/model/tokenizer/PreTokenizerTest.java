@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -183,30 +184,19 @@ class PreTokenizerTest {
 
     // ---------------------------------------------------------------- tests
 
-    @Test
-    void gpt2SplitsAsTheReferenceScanner() {
-        Random random = new Random(1);
+    @ParameterizedTest
+    @EnumSource(value = PreTokenizer.class, names = {"GPT2", "LLAMA3", "QWEN2"})
+    void splitsAsTheReferenceScanner(PreTokenizer pre) {
+        Function<String, List<String>> reference = switch (pre) {
+            case GPT2 -> PreTokenizerTest::scanGpt2;
+            case LLAMA3 -> text -> scanLlama3(text, 3);
+            case QWEN2 -> text -> scanLlama3(text, 1); // qwen2 splits digits one at a time
+            default -> throw new IllegalArgumentException(pre.name());
+        };
+        Random random = new Random(pre.ordinal() + 1);
         for (int i = 0; i < 20_000; i++) {
             String text = randomText(random, 24);
-            assertThat(PreTokenizer.GPT2.split(text)).as("split of %s", escape(text)).isEqualTo(scanGpt2(text));
-        }
-    }
-
-    @Test
-    void llama3SplitsAsTheReferenceScanner() {
-        Random random = new Random(2);
-        for (int i = 0; i < 20_000; i++) {
-            String text = randomText(random, 24);
-            assertThat(PreTokenizer.LLAMA3.split(text)).as("split of %s", escape(text)).isEqualTo(scanLlama3(text, 3));
-        }
-    }
-
-    @Test
-    void qwen2SplitsAsTheReferenceScanner() {
-        Random random = new Random(3);
-        for (int i = 0; i < 20_000; i++) {
-            String text = randomText(random, 24);
-            assertThat(PreTokenizer.QWEN2.split(text)).as("split of %s", escape(text)).isEqualTo(scanLlama3(text, 1));
+            assertThat(pre.split(text)).as("%s split of %s", pre, escape(text)).isEqualTo(reference.apply(text));
         }
     }
 

@@ -10,15 +10,15 @@ import java.util.Optional;
  * Finds the shared test models ({@code ../shared/models} next to the repository). Tests that need them
  * skip with a message when they are absent, so the module still builds on its own.
  */
-final class SharedModels {
+public final class SharedModels {
 
     /** Overrides the search, e.g. {@code -Dtandem.shared.models=/data/models}. */
-    static final String PROPERTY = "tandem.shared.models";
+    public static final String PROPERTY = "tandem.shared.models";
 
     private SharedModels() {
     }
 
-    static Optional<Path> root() {
+    public static Optional<Path> root() {
         String override = System.getProperty(PROPERTY);
         if (override != null) {
             Path path = Path.of(override);
@@ -35,7 +35,7 @@ final class SharedModels {
     }
 
     /** The file under the shared models folder, or a skipped test when it is not there. */
-    static Path require(String relative) {
+    public static Path require(String relative) {
         Optional<Path> root = root();
         assumeTrue(root.isPresent(), "../shared/models not found above " + Path.of("").toAbsolutePath()
                 + " (set -D" + PROPERTY + "): skipping a test that needs it");
