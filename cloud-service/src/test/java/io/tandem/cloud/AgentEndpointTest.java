@@ -131,11 +131,18 @@ class AgentEndpointTest extends CloudTestBase {
                 }
             }
             assertThat(opened).isEqualTo(drivers.size());
+            // a load report on connect, then about once a second; by now the decode steps show in it
+            Envelope first = client.receiveLoad();
+            assertThat(first.sessionId()).isZero();
+            Frame.Load load = (Frame.Load) client.receiveLoad().frame();
+            assertThat(load.stepMillis()).isPositive();
+            assertThat(load.queueDepth()).isGreaterThanOrEqualTo(0);
             for (Driver d : drivers) {
                 assertThat(d.tokens).as("mode %s", d.mode)
                         .containsExactlyElementsOf(Arrays.stream(golden, 1, 1 + STEPS).boxed().toList());
                 assertThat(d.last.finishReason()).contains(FinishReason.MAX_TOKENS);
                 assertThat(d.last.logprob()).isLessThanOrEqualTo(0f);
+                assertThat(d.last.computeReported()).as("the cloud reports each step's compute time").isTrue();
                 if (d.head != null) {
                     d.head.close();
                 }

@@ -38,6 +38,7 @@ final class AgentTestClient implements AutoCloseable {
     }
 
     private final BlockingQueue<byte[]> received = new LinkedBlockingQueue<>();
+    private final BlockingQueue<byte[]> loads = new LinkedBlockingQueue<>();
     private final Sinks.Many<WebSocketFrame> outbound = Sinks.many().unicast().onBackpressureBuffer();
     private final CompletableFuture<WebSocketCloseStatus> closed = new CompletableFuture<>();
     private final FrameDecoder decoder = new FrameDecoder();
@@ -57,7 +58,10 @@ final class AgentTestClient implements AutoCloseable {
                     in.aggregateFrames(128 << 20).receiveFrames()
                             .doOnNext(f -> {
                                 if (f instanceof BinaryWebSocketFrame) {
-                                    received.add(ByteBufUtil.getBytes(f.content()));
+                                    byte[] bytes = ByteBufUtil.getBytes(f.content());
+                                    // Load reports arrive on their own schedule: kept apart, so that
+                                    // tests read their sessions' frames in order
+                                    (isLoad(bytes) ? loads : received).add(bytes);
                                 }
                             })
                             .doOnComplete(() -> closed.complete(null))
@@ -105,6 +109,24 @@ final class AgentTestClient implements AutoCloseable {
             byte[] bytes = received.poll(20, TimeUnit.SECONDS);
             if (bytes == null) {
                 throw new AssertionError("no frame from the cloud within 20 s (closed: " + closed.getNow(null) + ")");
+            }
+            return decoder.decode(bytes);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static boolean isLoad(byte[] frame) {
+        return frame.length > 5 && frame[5] == (byte) io.tandem.model.wire.FrameType.LOAD.wireCode();
+    }
+
+    /** The next Load report from the cloud. */
+    Envelope receiveLoad() {
+        try {
+            byte[] bytes = loads.poll(20, TimeUnit.SECONDS);
+            if (bytes == null) {
+                throw new AssertionError("no Load frame from the cloud within 20 s");
             }
             return decoder.decode(bytes);
         } catch (InterruptedException e) {

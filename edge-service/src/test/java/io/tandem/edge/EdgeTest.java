@@ -17,7 +17,9 @@ public @interface EdgeTest {
 
     String CONFIG = "spring.config.additional-location=file:../config/";
     String CONFIG_NAME = "spring.config.name=application,edge";
+    /** The audit trail goes to the build folder, not the checkout. */
+    String AUDIT = "tandem.audit.path=target/test-audit.jsonl";
 
     @AliasFor(annotation = SpringBootTest.class, attribute = "properties")
-    String[] properties() default {CONFIG, CONFIG_NAME};
+    String[] properties() default {CONFIG, CONFIG_NAME, AUDIT};
 }

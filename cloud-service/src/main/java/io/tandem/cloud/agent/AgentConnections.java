@@ -1,13 +1,18 @@
 package io.tandem.cloud.agent;
 
 import io.tandem.cloud.session.AgentConnection;
+import io.tandem.model.wire.Frame;
 import java.util.Set;
+import java.util.function.Supplier;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
-/** The open agent connections: swept for idle sessions once a second, counted for metrics. */
+/**
+ * The open agent connections: swept for idle sessions and told the cloud's load once a second
+ * (and on connect), counted for metrics.
+ */
 public final class AgentConnections implements AutoCloseable {
 
     private final Set<AgentConnection> open = ConcurrentHashMap.newKeySet();
@@ -17,12 +22,23 @@ public final class AgentConnections implements AutoCloseable {
         return t;
     });
 
-    public AgentConnections() {
-        sweeper.scheduleWithFixedDelay(() -> open.forEach(AgentConnection::sweepIdle), 1, 1, TimeUnit.SECONDS);
+    private final Supplier<Frame.Load> load;
+
+    /** @param load the cloud's load now, sent to every agent */
+    public AgentConnections(Supplier<Frame.Load> load) {
+        this.load = load;
+        sweeper.scheduleWithFixedDelay(this::upkeep, 1, 1, TimeUnit.SECONDS);
+    }
+
+    private void upkeep() {
+        open.forEach(AgentConnection::sweepIdle);
+        Frame.Load now = load.get();
+        open.forEach(c -> c.sendLoad(now));
     }
 
     void add(AgentConnection connection) {
         open.add(connection);
+        connection.sendLoad(load.get());
     }
 
     void remove(AgentConnection connection) {

@@ -5,6 +5,7 @@ import io.tandem.cloud.pool.LayerPool;
 import io.tandem.cloud.session.AgentConnection;
 import io.tandem.cloud.session.CloudMetrics;
 import io.tandem.cloud.session.SessionLimits;
+import io.tandem.model.wire.Frame;
 import io.tandem.cloud.config.SessionProperties;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -42,8 +43,10 @@ public class AgentEndpointConfiguration {
     }
 
     @Bean(destroyMethod = "close")
-    AgentConnections agentConnections(MeterRegistry registry, SessionLimits limits, LayerPool pool) {
-        AgentConnections connections = new AgentConnections();
+    AgentConnections agentConnections(MeterRegistry registry, SessionLimits limits, LayerPool pool,
+                                      CloudMetrics metrics) {
+        AgentConnections connections = new AgentConnections(
+                () -> new Frame.Load(pool.queueDepth(), limits.open(), metrics.recentStepMillis()));
         Gauge.builder("tandem.cloud.connections", connections, AgentConnections::count)
                 .description("Agent WebSocket connections open").register(registry);
         Gauge.builder("tandem.cloud.sessions", limits, SessionLimits::open)

@@ -36,6 +36,7 @@ public final class AgentConnection {
     private final Outbound out;
     private final ConcurrentHashMap<Long, AgentSession> sessions = new ConcurrentHashMap<>();
     private volatile boolean closed;
+    private final java.util.concurrent.atomic.AtomicLong loadSequence = new java.util.concurrent.atomic.AtomicLong();
 
     public AgentConnection(String agent, SessionContext context, Outbound out) {
         this.agent = agent;
@@ -106,6 +107,11 @@ public final class AgentConnection {
         }
     }
 
+    /** Tells the agent how loaded the cloud is, on session 0 (the connection). */
+    public void sendLoad(Frame.Load load) {
+        send(0, loadSequence.getAndIncrement(), load);
+    }
+
     /** The WebSocket is gone: free every session's memory. */
     public void onDisconnect() {
         closed = true;
@@ -147,6 +153,7 @@ public final class AgentConnection {
             case Frame.Cancel c -> "control";
             case Frame.Error e -> "control";
             case Frame.Close c -> "control";
+            case Frame.Load l -> "control";
         };
     }
 }

@@ -104,6 +104,7 @@ final class AgentSession {
                 }
                 case Frame.Opened o -> fail(SessionError.BAD_INPUT, "Opened only travels from the cloud to the edge");
                 case Frame.Token t -> fail(SessionError.BAD_INPUT, "Token only travels from the cloud to the edge");
+                case Frame.Load l -> fail(SessionError.BAD_INPUT, "Load only travels from the cloud to the edge");
             }
         } catch (SessionRefusedException e) {
             fail(e.error(), e.getMessage());
@@ -175,7 +176,8 @@ final class AgentSession {
         long start = System.nanoTime();
         FloatBuffer logits = sequence.forward(input);
         TokenChoice choice = sampler.sample(logits);
-        context.metrics().step(System.nanoTime() - start, input.positions());
+        long elapsed = System.nanoTime() - start;
+        context.metrics().step(elapsed, input.positions());
         lastActivityMillis = context.clock().millis();
         produced++;
         Optional<FinishReason> finish = produced >= open.maxTokens() ? Optional.of(FinishReason.MAX_TOKENS)
@@ -185,7 +187,8 @@ final class AgentSession {
         if (finish.isPresent()) {
             end("finished");
         }
-        send(new Frame.Token(choice.token(), choice.logprob(), finish));
+        send(new Frame.Token(choice.token(), choice.logprob(), finish,
+                (int) Math.min(Integer.MAX_VALUE, elapsed / 1_000)));
     }
 
     private void requireOpen() {

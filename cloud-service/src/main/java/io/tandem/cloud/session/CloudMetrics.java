@@ -11,6 +11,7 @@ public final class CloudMetrics {
 
     private final MeterRegistry registry;
     private final Timer stepLatency;
+    private final RecentStepTime recentSteps = new RecentStepTime();
 
     public CloudMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -34,9 +35,17 @@ public final class CloudMetrics {
 
     public void step(long nanos, int positions) {
         stepLatency.record(nanos, TimeUnit.NANOSECONDS);
+        if (positions == 1) {
+            recentSteps.record(nanos); // decode steps only: a prefill's time says nothing of the next token's
+        }
         Counter.builder("tandem.cloud.steps").description("Session steps run; rate() gives steps/s")
                 .register(registry).increment();
         registry.counter("tandem.cloud.positions").increment(positions);
+    }
+
+    /** Recent mean decode step time in milliseconds, as the Load frame reports it. */
+    public float recentStepMillis() {
+        return recentSteps.millis();
     }
 
     /** Bytes of one frame; {@code kind} is the activation codec label, or {@code tokens} / {@code control}. */

@@ -5,7 +5,22 @@ import io.tandem.edge.inference.EdgeMetrics;
 import io.tandem.edge.inference.InferenceEvent;
 import io.tandem.edge.inference.LocalInference;
 import io.tandem.edge.inference.ServedModel;
+import io.tandem.edge.audit.AuditLog;
+import io.tandem.edge.audit.AuditRecord;
+import io.tandem.edge.audit.RoutingAudit;
+import io.tandem.edge.inference.LocalModelConfiguration;
 import io.tandem.edge.link.CloudRoutes;
+import io.tandem.edge.routing.ConfidenceMonitor;
+import io.tandem.edge.routing.CostModel;
+import io.tandem.edge.routing.Decision;
+import io.tandem.edge.routing.DeviceState;
+import io.tandem.edge.routing.LocalSpeed;
+import io.tandem.edge.routing.PolicySettings;
+import io.tandem.edge.routing.RequestFacts;
+import io.tandem.edge.routing.RouteOutcome;
+import io.tandem.edge.routing.RoutingService;
+import io.tandem.model.wire.Mode;
+import org.springframework.beans.factory.ObjectProvider;
 import io.tandem.model.chat.ChatTemplate;
 import io.tandem.model.generate.FinishReason;
 import io.tandem.model.generate.GenerationRequest;
@@ -35,6 +50,7 @@ import tools.jackson.databind.json.JsonMapper;
 public class CompletionController {
 
     public static final String ROUTE_HEADER = "X-Tandem-Route";
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(CompletionController.class);
 
     private final LocalInference inference;
     private final ServedModel model;
@@ -42,15 +58,24 @@ public class CompletionController {
     private final RequestParser parser;
     private final JsonMapper json;
     private final CloudRoutes cloud;
+    private final RoutingService routing;
+    private final LocalSpeed speed;
+    private final AuditLog audit;
+    private final String localModelHash;
 
     public CompletionController(LocalInference inference, ServedModel model, EdgeMetrics metrics, JsonMapper json,
-                                org.springframework.beans.factory.ObjectProvider<CloudRoutes> cloud) {
+                                ObjectProvider<CloudRoutes> cloud, RoutingService routing, LocalSpeed speed,
+                                AuditLog audit, LocalModelConfiguration.WarmModel warm) {
         this.inference = inference;
         this.cloud = cloud.getIfAvailable();
         this.model = model;
         this.metrics = metrics;
         this.json = json;
         this.parser = new RequestParser(json);
+        this.routing = routing;
+        this.speed = speed;
+        this.audit = audit;
+        this.localModelHash = warm.partitions().modelHash();
     }
 
     @GetMapping("/v1/models")
@@ -76,33 +101,34 @@ public class CompletionController {
     private Mono<ResponseEntity<?>> complete(java.util.function.Supplier<CompletionRequest> parse) {
         Instant arrived = Instant.now();
         CompletionRequest request;
-        RouteDecision route;
+        RoutingService.Routed routed = null;
+        RouteOutcome outcome;
         GenerationRequest generation;
         Flux<InferenceEvent> events;
-        List<String> warnings;
         try {
             request = parse.get();
             if (request.model() != null && !request.model().equals(model.id())) {
                 throw new ApiProblem(ApiProblem.Kind.UNKNOWN_MODEL, "model",
                         "model '" + request.model() + "' is not served here; GET /v1/models lists '" + model.id() + "'");
             }
-            route = RouteDecision.decide(request.tandem(), cloud, model.config().layers());
             generation = generationRequest(request);
-            warnings = new java.util.concurrent.CopyOnWriteArrayList<>(route.warnings());
-            events = route.mode() == null
-                    ? inference.submit(generation)
-                    : inference.submit(generation, cloud.generation(route.mode(), warnings::add));
+            routed = route(request.tandem(), generation);
+            outcome = new RouteOutcome(routed.decision().warnings());
+            events = submit(routed, generation, outcome);
         } catch (ApiProblem e) {
+            release(routed);
             metrics.request(TandemOptions.Route.LOCAL.label(), e.kind() == ApiProblem.Kind.OVERLOADED ? "rejected" : "invalid");
             return Mono.error(e);
         } catch (io.tandem.edge.inference.OverloadedException e) {
-            metrics.request(TandemOptions.Route.LOCAL.label(), "rejected");
+            release(routed);
+            metrics.request(routed == null ? TandemOptions.Route.LOCAL.label() : routed.decision().route().label(), "rejected");
             return Mono.error(e);
         }
-        Exchange exchange = new Exchange(request, route, warnings, arrived);
+        Exchange exchange = new Exchange(request, routed, outcome, arrived);
+        TandemOptions.Route route = routed.decision().route();
         if (request.stream()) {
             Flux<ServerSentEvent<String>> sse = stream(exchange, events);
-            return Mono.just(ResponseEntity.ok().header(ROUTE_HEADER, route.route().label())
+            return Mono.just(ResponseEntity.ok().header(ROUTE_HEADER, route.label())
                     .contentType(MediaType.TEXT_EVENT_STREAM).body(sse));
         }
         return events.doOnNext(exchange::observe)
@@ -116,9 +142,58 @@ public class CompletionController {
                     Map<String, Object> body = request.chat()
                             ? chatCompletion(exchange, finished.result())
                             : textCompletion(exchange, finished.result());
-                    return ResponseEntity.ok().header(ROUTE_HEADER, route.route().label())
+                    return ResponseEntity.ok().header(ROUTE_HEADER, route.label())
                             .contentType(MediaType.APPLICATION_JSON).body(body);
                 });
+    }
+
+    /**
+     * Asks the routing policy. A cloud route on an edge without a link is refused openly, and a
+     * split point outside the model is a bad request; everything else the policy decides.
+     */
+    private RoutingService.Routed route(TandemOptions options, GenerationRequest generation) {
+        TandemOptions.Route requested = options.route();
+        int layers = model.config().layers();
+        boolean needsCloud = requested == TandemOptions.Route.SPLIT || requested == TandemOptions.Route.CLOUD
+                || requested == TandemOptions.Route.ESCALATE;
+        if (needsCloud && cloud == null) {
+            throw new ApiProblem(ApiProblem.Kind.ROUTE_UNAVAILABLE, "tandem.route",
+                    "route " + requested.label() + " is not available: this edge has no cloud link configured");
+        }
+        Integer k = options.splitLayer();
+        int effective = k != null ? k : cloud != null ? cloud.defaultSplitLayer() : 1;
+        if ((k != null || requested == TandemOptions.Route.SPLIT) && (effective < 1 || effective > layers - 1)) {
+            throw ApiProblem.invalid("tandem.split_layer", "split layer " + effective + " is outside 1.." + (layers - 1)
+                    + ": the model has " + layers + " layers and each side needs at least one");
+        }
+        RequestFacts facts = new RequestFacts(requested, options.sensitivity(), options.offloadConsent(),
+                options.latencySloMs(), generation.promptIds().length, generation.maxTokens());
+        DeviceState device = new DeviceState(inference.utilization(), inference.queued(), inference.maxActive(),
+                model.contextLength(), layers, speed.msPerToken(), speed.msPerPromptToken());
+        return routing.route(facts, device, k);
+    }
+
+    private Flux<InferenceEvent> submit(RoutingService.Routed routed, GenerationRequest generation, RouteOutcome outcome) {
+        Decision decision = routed.decision();
+        CostModel cost = routing.policy().settings().cost();
+        return switch (decision.route()) {
+            case LOCAL, AUTO -> inference.submit(generation);
+            case SPLIT -> cloud.submit(generation, cloud.generation(Mode.split(decision.splitLayer()), outcome,
+                    routed.reservation(), cost));
+            case CLOUD -> cloud.submit(generation, cloud.generation(Mode.FULL, outcome, routed.reservation(), cost));
+            case ESCALATE -> {
+                PolicySettings.Escalation e = routing.policy().settings().escalation();
+                ConfidenceMonitor monitor = new ConfidenceMonitor(e.window(),
+                        decision.thresholds().escalateMeanLogprob(), e.minMargin(), e.maxEntropy());
+                yield inference.submit(generation, cloud.escalation(monitor, outcome, routed.reservation(), cost));
+            }
+        };
+    }
+
+    private static void release(RoutingService.Routed routed) {
+        if (routed != null && routed.reservation() != null) {
+            routed.reservation().close();
+        }
     }
 
     private GenerationRequest generationRequest(CompletionRequest request) {
@@ -250,11 +325,15 @@ public class CompletionController {
 
     private static Map<String, Object> tandem(Exchange exchange) {
         Map<String, Object> tandem = new LinkedHashMap<>();
-        tandem.put("route", exchange.route.route().label());
-        tandem.put("reason", exchange.route.reason());
-        tandem.put("warnings", List.copyOf(exchange.warnings));
+        Decision decision = exchange.routed.decision();
+        tandem.put("route", decision.route().label());
+        tandem.put("reason", decision.reason());
+        tandem.put("warnings", exchange.outcome.warnings());
         if (exchange.firstTokenNanos > 0) {
             tandem.put("ttft_ms", Math.round((exchange.firstTokenNanos - exchange.startedNanos) / 1e6 * 10) / 10.0);
+        }
+        if (exchange.record != null) {
+            tandem.put("trace", AuditLog.tree(exchange.record));
         }
         return tandem;
     }
@@ -272,46 +351,71 @@ public class CompletionController {
         return ServerSentEvent.<String>builder().data(json.writeValueAsString(data)).build();
     }
 
-    /** One request in flight: its identity, timings and the metrics it reports once. */
+    /** One request in flight: its identity, route, timings, and the metrics and audit line it reports once. */
     private final class Exchange {
         final String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
         final CompletionRequest request;
-        final RouteDecision route;
-        final List<String> warnings;
+        final RoutingService.Routed routed;
+        final RouteOutcome outcome;
         final Instant arrived;
         final long startedNanos = System.nanoTime();
+        final String routeLabel;
         long firstTokenNanos;
         private final AtomicLong lastTokenNanos = new AtomicLong();
+        private int completionTokens;
         private boolean finished;
+        private AuditRecord record;
 
-        Exchange(CompletionRequest request, RouteDecision route, List<String> warnings, Instant arrived) {
+        Exchange(CompletionRequest request, RoutingService.Routed routed, RouteOutcome outcome, Instant arrived) {
             this.request = request;
-            this.route = route;
-            this.warnings = warnings;
+            this.routed = routed;
+            this.outcome = outcome;
             this.arrived = arrived;
+            this.routeLabel = routed.decision().route().label();
         }
 
         void observe(InferenceEvent event) {
             if (event instanceof InferenceEvent.Token) {
                 long now = System.nanoTime();
-                String label = route.route().label();
-                metrics.tokenGenerated(label);
+                completionTokens++;
+                metrics.tokenGenerated(routeLabel);
                 if (firstTokenNanos == 0) {
                     firstTokenNanos = now;
-                    metrics.timeToFirstToken(label, Duration.ofNanos(now - startedNanos));
+                    metrics.timeToFirstToken(routeLabel, Duration.ofNanos(now - startedNanos));
                 } else {
-                    metrics.interTokenLatency(label, Duration.ofNanos(now - lastTokenNanos.get()));
+                    metrics.interTokenLatency(routeLabel, Duration.ofNanos(now - lastTokenNanos.get()));
                 }
                 lastTokenNanos.set(now);
-            } else if (event instanceof InferenceEvent.Finished f && f.result().tokens().size() > 1) {
-                metrics.tokensPerSecond(route.route().label(), f.result().decodeTokensPerSecond());
+            } else if (event instanceof InferenceEvent.Finished f) {
+                GenerationResult result = f.result();
+                if (result.tokens().size() > 1) {
+                    metrics.tokensPerSecond(routeLabel, result.decodeTokensPerSecond());
+                }
+                if (routed.decision().route() == TandemOptions.Route.LOCAL) {
+                    speed.observe(result.promptIds().length, result.prefillNanos(), result.tokens().size() - 1,
+                            result.decodeNanos());
+                }
             }
         }
 
-        synchronized void finish(String outcome) {
-            if (!finished) {
-                finished = true;
-                metrics.request(route.route().label(), outcome);
+        synchronized void finish(String status) {
+            if (finished) {
+                return;
+            }
+            finished = true;
+            release(routed);
+            metrics.request(routeLabel, status);
+            metrics.routed(routed.decision(), outcome);
+            try {
+                record = RoutingAudit.record(id, arrived, routed, outcome, status, completionTokens,
+                        new AuditRecord.Model(model.id(), localModelHash),
+                        cloud == null ? null : new AuditRecord.Model(null, cloud.cloudModelHash()),
+                        routing.budget(), firstTokenNanos == 0 ? null : (firstTokenNanos - startedNanos) / 1e6,
+                        (System.nanoTime() - startedNanos) / 1e6);
+                audit.append(record);
+            } catch (RuntimeException e) {
+                // the answer is already computed: a full disk must not cost the user their answer
+                log.error("could not write the audit record of {}: {}", id, e.getMessage(), e);
             }
         }
     }

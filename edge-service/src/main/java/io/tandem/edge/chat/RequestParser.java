@@ -201,15 +201,16 @@ public final class RequestParser {
         TandemOptions.Route route = choice(node, "route", TandemOptions.Route.class, TandemOptions.Route.AUTO);
         TandemOptions.Sensitivity sensitivity = choice(node, "sensitivity", TandemOptions.Sensitivity.class,
                 TandemOptions.Sensitivity.INTERNAL);
-        Integer slo = optionalInt(node, "latency_slo_ms");
+        Integer slo = optionalInt(node, "latency_slo_ms", "tandem.");
         if (slo != null && slo < 1) {
             throw ApiProblem.invalid("tandem.latency_slo_ms", "tandem.latency_slo_ms must be positive, was " + slo);
         }
-        Integer splitLayer = optionalInt(node, "split_layer");
+        Integer splitLayer = optionalInt(node, "split_layer", "tandem.");
         if (splitLayer != null && splitLayer < 1) {
             throw ApiProblem.invalid("tandem.split_layer", "tandem.split_layer must be at least 1, was " + splitLayer);
         }
-        return new TandemOptions(route, sensitivity, slo, splitLayer);
+        boolean consent = optionalBoolean(node, "offload_consent", true, "tandem.");
+        return new TandemOptions(route, sensitivity, slo, splitLayer, consent);
     }
 
     private static <E extends Enum<E>> E choice(JsonNode parent, String field, Class<E> type, E fallback) {
@@ -233,15 +234,21 @@ public final class RequestParser {
     }
 
     private static Integer optionalInt(JsonNode parent, String field) {
+        return optionalInt(parent, field, "");
+    }
+
+    /** {@code prefix} names the object the field sits in, so the problem names the field's full path. */
+    private static Integer optionalInt(JsonNode parent, String field, String prefix) {
         JsonNode node = parent.get(field);
         if (node == null || node.isNull()) {
             return null;
         }
+        String path = prefix + field;
         if (!node.isIntegralNumber()) {
-            throw ApiProblem.invalid(field, field + " must be an integer, was " + type(node));
+            throw ApiProblem.invalid(path, path + " must be an integer, was " + type(node));
         }
         if (!node.canConvertToInt()) {
-            throw ApiProblem.invalid(field, field + " is out of range: " + node);
+            throw ApiProblem.invalid(path, path + " is out of range: " + node);
         }
         return node.intValue();
     }
@@ -258,12 +265,16 @@ public final class RequestParser {
     }
 
     private static boolean optionalBoolean(JsonNode parent, String field, boolean fallback) {
+        return optionalBoolean(parent, field, fallback, "");
+    }
+
+    private static boolean optionalBoolean(JsonNode parent, String field, boolean fallback, String prefix) {
         JsonNode node = parent.get(field);
         if (node == null || node.isNull()) {
             return fallback;
         }
         if (!node.isBoolean()) {
-            throw ApiProblem.invalid(field, field + " must be true or false, was " + type(node));
+            throw ApiProblem.invalid(prefix + field, prefix + field + " must be true or false, was " + type(node));
         }
         return node.booleanValue();
     }

@@ -43,6 +43,22 @@ public final class EdgeMetrics {
                 .tag("route", route).publishPercentileHistogram().register(registry).record(d);
     }
 
+    /** A finished request's routing: the rule that decided it, and whether it escalated or fell back. */
+    public void routed(io.tandem.edge.routing.Decision decision, io.tandem.edge.routing.RouteOutcome outcome) {
+        String route = decision.route().label();
+        Counter.builder("tandem.routing.decisions").description("Routing decisions by route and the rule that fired")
+                .tag("route", route).tag("rule", decision.rule().name().toLowerCase(java.util.Locale.ROOT))
+                .register(registry).increment();
+        if (outcome.escalatedAtToken() != null) {
+            Counter.builder("tandem.routing.escalations").description("Answers that moved to the cloud part-way")
+                    .register(registry).increment();
+        }
+        if (outcome.fellBackAtToken() != null) {
+            Counter.builder("tandem.routing.fallbacks").description("Cloud routes the device had to finish")
+                    .tag("route", route).register(registry).increment();
+        }
+    }
+
     public void tokensPerSecond(String route, double rate) {
         DistributionSummary.builder("tandem.tokens.per.second").description("Decode speed of each completed request")
                 .tag("route", route).register(registry).record(rate);

@@ -1,5 +1,6 @@
 package io.tandem.edge.link;
 
+import io.tandem.model.wire.Frame;
 import io.tandem.model.wire.WireLimits;
 import java.net.URI;
 import java.time.Clock;
@@ -7,6 +8,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -37,6 +39,14 @@ public final class CloudLink implements AutoCloseable {
     }
 
     public enum State { UP, DOWN, CLOSED }
+
+    /** The cloud reports its load about once a second; older than this, the report says little. */
+    public static final Duration LOAD_FRESHNESS = Duration.ofSeconds(5);
+
+    private record ReportedLoad(Frame.Load load, Instant at) {
+    }
+
+    private volatile ReportedLoad load;
 
     private final URI url;
     private final TokenSource tokens;
@@ -89,6 +99,19 @@ public final class CloudLink implements AutoCloseable {
         return current != null && current.isOpen() ? State.UP : State.DOWN;
     }
 
+    /** The cloud's load as it last reported it, if that report is fresh (within {@link #LOAD_FRESHNESS}). */
+    public Optional<Frame.Load> load() {
+        ReportedLoad last = load;
+        if (last == null || Duration.between(last.at, clock.instant()).compareTo(LOAD_FRESHNESS) > 0) {
+            return Optional.empty();
+        }
+        return Optional.of(last.load);
+    }
+
+    private void loadReported(Frame.Load report) {
+        load = new ReportedLoad(report, clock.instant());
+    }
+
     public synchronized String lastError() {
         return lastError;
     }
@@ -124,7 +147,8 @@ public final class CloudLink implements AutoCloseable {
     private LinkConnection connect() {
         try {
             AgentToken token = tokens.token();
-            LinkConnection fresh = LinkConnection.connect(url, token.value(), limits, connectTimeout, bytesSent);
+            LinkConnection fresh = LinkConnection.connect(url, token.value(), limits, connectTimeout, bytesSent,
+                    this::loadReported);
             if (current != null && current.isOpen()) {
                 draining.add(current);
             }

@@ -1,38 +1,38 @@
 package io.tandem.edge.link;
 
+import io.tandem.edge.routing.RouteOutcome;
 import io.tandem.model.generate.TokenStepper;
 import io.tandem.model.sampling.TokenChoice;
-import java.util.Arrays;
-import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
- * Tries the cloud, and when the link fails (down, refused, dropped, too slow) finishes on this
- * device: the local model re-reads every token fed so far and carries on from there, so the
- * answer keeps what it had and the caller is told in a warning.
+ * Tries the cloud, and when the link fails (down, refused, dropped, too slow, breaker open, budget
+ * used up) finishes on this device: the local model re-reads every token fed so far and carries on
+ * from there, so the answer keeps what it had and the caller is told in a warning.
  */
 final class FallbackStepper implements TokenStepper {
 
     private final TokenStepper remote;
     private final Supplier<TokenStepper> local;
-    private final Consumer<String> warnings;
-    private long[] history = new long[64];
-    private int length;
+    private final RouteOutcome outcome;
+    private final int tokenOffset;
+    private final TokenHistory history = new TokenHistory();
     private int produced;
     private TokenStepper active;
     private boolean fellBack;
 
-    FallbackStepper(TokenStepper remote, Supplier<TokenStepper> local, Consumer<String> warnings) {
+    /** @param tokenOffset answer tokens produced before this stepper took over (by an escalation) */
+    FallbackStepper(TokenStepper remote, Supplier<TokenStepper> local, RouteOutcome outcome, int tokenOffset) {
         this.remote = remote;
         this.local = local;
-        this.warnings = warnings;
+        this.outcome = outcome;
+        this.tokenOffset = tokenOffset;
         this.active = remote;
     }
 
     @Override
     public TokenChoice next(long[] tokens) {
-        int before = length;
-        append(tokens);
+        history.append(tokens);
         if (!fellBack) {
             try {
                 TokenChoice choice = remote.next(tokens);
@@ -41,13 +41,15 @@ final class FallbackStepper implements TokenStepper {
             } catch (LinkException e) {
                 fellBack = true;
                 remote.close();
-                warnings.accept(produced == 0
+                int at = tokenOffset + produced;
+                outcome.fellBack(at, e.getMessage());
+                outcome.warn(at == 0
                         ? "the cloud was not available (" + e.getMessage() + "); answered on this device"
-                        : "the cloud link failed after " + produced + " tokens (" + e.getMessage()
+                        : "the cloud route stopped after " + at + " tokens (" + e.getMessage()
                                 + "); the rest of the answer was generated on this device");
                 active = local.get();
                 produced++;
-                return active.next(Arrays.copyOf(history, length));
+                return active.next(history.copy());
             }
         }
         produced++;
@@ -58,17 +60,9 @@ final class FallbackStepper implements TokenStepper {
         return fellBack;
     }
 
-    private void append(long[] tokens) {
-        if (length + tokens.length > history.length) {
-            history = Arrays.copyOf(history, Math.max(history.length * 2, length + tokens.length));
-        }
-        System.arraycopy(tokens, 0, history, length, tokens.length);
-        length += tokens.length;
-    }
-
     @Override
     public int length() {
-        return length;
+        return history.length();
     }
 
     @Override

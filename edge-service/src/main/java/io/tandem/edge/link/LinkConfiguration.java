@@ -2,6 +2,8 @@ package io.tandem.edge.link;
 
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.tandem.edge.config.ConcurrencyProperties;
+import io.tandem.edge.inference.LocalInference;
 import io.tandem.edge.inference.LocalModelConfiguration.WarmModel;
 import java.time.Clock;
 import org.springframework.beans.factory.ObjectProvider;
@@ -26,7 +28,7 @@ import org.springframework.security.web.server.SecurityWebFilterChain;
  * caches it and fetches a new one before it expires), and it is part of health.
  */
 @Configuration(proxyBeanMethods = false)
-@EnableConfigurationProperties(LinkProperties.class)
+@EnableConfigurationProperties({LinkProperties.class, ResilienceProperties.class})
 public class LinkConfiguration {
 
     /**
@@ -80,18 +82,27 @@ public class LinkConfiguration {
         return link;
     }
 
-    @Bean
+    @Bean(destroyMethod = "close")
     @ConditionalOnProperty("tandem.link.enabled")
-    CloudRoutes cloudRoutes(CloudLink link, LinkProperties properties, WarmModel warm) {
-        return new CloudRoutes(link, properties, warm.engine(), warm.partitions());
+    CloudRoutes cloudRoutes(CloudLink link, LinkProperties properties, ResilienceProperties resilience, WarmModel warm,
+                            ConcurrencyProperties concurrency) {
+        // one thread per cloud session the bulkhead allows, and as many waiting
+        LocalInference runner = new LocalInference(warm.engine()::generate, resilience.maxCloudSessions(),
+                resilience.maxCloudSessions(), concurrency.retryAfter());
+        return new CloudRoutes(link, CloudGuard.of(resilience, properties), properties, warm.engine(), warm.partitions(),
+                runner);
     }
 
     /** Down is not unhealthy for the edge (it answers locally), so the link reports its state as details. */
     @Bean
     @ConditionalOnProperty("tandem.link.enabled")
-    HealthIndicator cloudLinkHealth(CloudLink link) {
+    HealthIndicator cloudLinkHealth(CloudLink link, CloudRoutes routes) {
         return () -> Health.up()
                 .withDetail("link", link.state().name())
+                .withDetail("breaker", routes.guard().breaker().getState().name())
+                .withDetail("cloudSessionsFree", routes.guard().bulkhead().getMetrics().getAvailableConcurrentCalls())
+                .withDetail("cloudLoad", link.load().map(l -> java.util.Map.of("queueDepth", l.queueDepth(),
+                        "sessions", l.sessions(), "stepMillis", l.stepMillis())).orElse(java.util.Map.of()))
                 .withDetail("url", link.url().toString())
                 .withDetail("sessions", link.sessions())
                 .withDetail("lastError", link.state() == CloudLink.State.UP ? "" : link.lastError())

@@ -20,6 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import java.util.function.ObjIntConsumer;
 import reactor.core.Disposable;
 import reactor.core.publisher.Sinks;
@@ -37,17 +38,19 @@ final class LinkConnection {
     private final CompletableFuture<String> closed = new CompletableFuture<>();
     private final FrameDecoder decoder;
     private final ObjIntConsumer<String> bytesSent;
+    private final Consumer<Frame.Load> loads;
     private Disposable connection;
 
-    private LinkConnection(WireLimits limits, ObjIntConsumer<String> bytesSent) {
+    private LinkConnection(WireLimits limits, ObjIntConsumer<String> bytesSent, Consumer<Frame.Load> loads) {
         this.decoder = new FrameDecoder(limits);
         this.bytesSent = bytesSent;
+        this.loads = loads;
     }
 
     /** Connects with {@code token} as the bearer; blocks up to {@code timeout}. */
     static LinkConnection connect(URI url, String token, WireLimits limits, Duration timeout,
-                                  ObjIntConsumer<String> bytesSent) {
-        LinkConnection link = new LinkConnection(limits, bytesSent);
+                                  ObjIntConsumer<String> bytesSent, Consumer<Frame.Load> loads) {
+        LinkConnection link = new LinkConnection(limits, bytesSent, loads);
         CompletableFuture<Void> connected = new CompletableFuture<>();
         link.connection = HttpClient.create()
                 .responseTimeout(timeout)
@@ -118,7 +121,7 @@ final class LinkConnection {
         sessions.remove(session.id(), session);
     }
 
-    void send(long sessionId, long sequence, Frame frame, String kind) {
+    int send(long sessionId, long sequence, Frame frame, String kind) {
         if (!isOpen()) {
             throw new LinkException(closeReason());
         }
@@ -131,6 +134,7 @@ final class LinkConnection {
             throw new LinkException("the link to the cloud is closing");
         }
         bytesSent.accept(kind, bytes.length);
+        return bytes.length;
     }
 
     private void receive(byte[] message) {
@@ -139,6 +143,10 @@ final class LinkConnection {
             envelope = decoder.decode(message);
         } catch (WireException e) {
             close(e.closeCode(), "bad frame from the cloud: " + e.getMessage());
+            return;
+        }
+        if (envelope.frame() instanceof Frame.Load load) {
+            loads.accept(load);
             return;
         }
         RemoteSession session = sessions.get(envelope.sessionId());

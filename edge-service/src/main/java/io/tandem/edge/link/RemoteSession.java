@@ -2,14 +2,14 @@ package io.tandem.edge.link;
 
 import io.tandem.model.wire.Frame;
 import io.tandem.model.wire.SessionError;
-import java.time.Duration;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
+import java.util.ArrayDeque;
+import java.util.Queue;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.MonoSink;
 
 /**
  * One session on a shared link, as the generating thread sees it: send a frame, wait for the
- * answer. Link loss, a cloud error and a timeout all surface as {@link LinkException}.
+ * answer. Link loss and a cloud error surface as {@link LinkException}.
  */
 final class RemoteSession implements AutoCloseable {
 
@@ -18,9 +18,10 @@ final class RemoteSession implements AutoCloseable {
 
     private final long id;
     private final LinkConnection connection;
-    private final BlockingQueue<Object> inbox = new LinkedBlockingQueue<>();
+    private final Queue<Object> inbox = new ArrayDeque<>();
+    private MonoSink<Frame> waiting;
     private long sequence;
-    private boolean ended;
+    private volatile boolean ended;
 
     RemoteSession(long id, LinkConnection connection) {
         this.id = id;
@@ -32,35 +33,54 @@ final class RemoteSession implements AutoCloseable {
         return id;
     }
 
-    void send(Frame frame, String kind) {
-        connection.send(id, sequence++, frame, kind);
+    /** Sends a frame; returns its size in bytes. */
+    int send(Frame frame, String kind) {
+        return connection.send(id, sequence++, frame, kind);
     }
 
-    /** The next frame from the cloud for this session; an Error frame is thrown as a LinkException. */
-    Frame await(Duration timeout) {
-        Object next;
-        try {
-            next = inbox.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new LinkException("interrupted while waiting for the cloud");
-        }
-        if (next == null) {
-            throw new LinkException("the cloud sent nothing for " + timeout.toMillis() + " ms");
-        }
+    /**
+     * The next frame from the cloud for this session, when it arrives; an Error frame or the loss
+     * of the link fails it with a LinkException. Cancelling (a time limit) leaves the frame, should
+     * it come later, for the next call.
+     */
+    Mono<Frame> next() {
+        return Mono.create(sink -> {
+            Object ready;
+            synchronized (this) {
+                ready = inbox.poll();
+                if (ready == null) {
+                    waiting = sink;
+                    sink.onCancel(() -> {
+                        synchronized (this) {
+                            if (waiting == sink) {
+                                waiting = null;
+                            }
+                        }
+                    });
+                    return;
+                }
+            }
+            complete(sink, ready);
+        });
+    }
+
+    private void complete(MonoSink<Frame> sink, Object next) {
         if (next instanceof Lost lost) {
             ended = true;
-            throw new LinkException(lost.reason());
+            sink.error(new LinkException(lost.reason()));
+            return;
         }
         Frame frame = (Frame) next;
         if (frame instanceof Frame.Error error) {
             ended = true;
-            throw new LinkException("the cloud ended the session: " + SessionError.of(error.code()) + " " + error.message());
+            sink.error(new LinkException("the cloud ended the session: " + SessionError.of(error.code()) + " "
+                    + error.message()));
+            return;
         }
         if (frame instanceof Frame.Close) {
             ended = true;
         }
-        return frame;
+        sink.success(frame);
     }
 
     /** The cloud finished the session on its side (a token with a finish reason): nothing to close. */
@@ -69,11 +89,24 @@ final class RemoteSession implements AutoCloseable {
     }
 
     void deliver(Frame frame) {
-        inbox.add(frame);
+        arrived(frame);
     }
 
     void linkLost(String reason) {
-        inbox.add(new Lost(reason));
+        arrived(new Lost(reason));
+    }
+
+    private void arrived(Object next) {
+        MonoSink<Frame> sink;
+        synchronized (this) {
+            sink = waiting;
+            waiting = null;
+            if (sink == null) {
+                inbox.add(next);
+                return;
+            }
+        }
+        complete(sink, next);
     }
 
     @Override

@@ -10,51 +10,60 @@ import io.tandem.model.wire.Codec;
 import io.tandem.model.wire.Frame;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
-import java.time.Duration;
 
 /**
  * A sequence whose tokens the cloud chooses. In SPLIT mode the edge runs the first layers itself
- * ({@code head}) and sends their output; in FULL mode it sends token ids. One round trip per step.
+ * ({@code head}) and sends their output; in FULL mode it sends token ids. One round trip per step,
+ * each under the {@link CloudGuard}'s breaker and time limit, each charged to the request's budget.
  * The session opens on the first step, so a cloud that is down costs no more than that step.
  */
 final class RemoteStepper implements TokenStepper {
 
+    /** Charges one cloud step; false when the request's budget cannot pay for it. */
+    @FunctionalInterface
+    interface StepCharge {
+        boolean charge(int computeMicros, long bytesUp);
+    }
+
     private final CloudLink link;
+    private final CloudGuard guard;
+    private final StepCharge charge;
+    private AutoCloseable permit;
     private final Frame.Open open;
     private final KvSequence head;
     private final Codec codec;
     private final int width;
-    private final Duration firstTokenTimeout;
-    private final Duration tokenTimeout;
     private RemoteSession session;
     private float[] hidden = new float[0];
     private int length;
 
     /** @param head the edge's layers [0, k) for SPLIT, owned from now on; null for FULL */
-    RemoteStepper(CloudLink link, Frame.Open open, KvSequence head, Codec codec, int width, Duration firstTokenTimeout,
-                  Duration tokenTimeout) {
+    RemoteStepper(CloudLink link, CloudGuard guard, StepCharge charge, Frame.Open open, KvSequence head, Codec codec,
+                  int width) {
         this.link = link;
+        this.guard = guard;
+        this.charge = charge;
         this.open = open;
         this.head = head;
         this.codec = codec;
         this.width = width;
-        this.firstTokenTimeout = firstTokenTimeout;
-        this.tokenTimeout = tokenTimeout;
     }
 
     @Override
     public TokenChoice next(long[] tokens) {
         boolean first = session == null;
+        long bytesUp = 0;
         if (first) {
-            session = link.openSession();
-            session.send(open, "control");
+            permit = guard.enterSession();
+            session = guard.call(link::openSession);
+            bytesUp += session.send(open, "control");
         }
         if (head == null) {
             int[] ids = new int[tokens.length];
             for (int i = 0; i < ids.length; i++) {
                 ids[i] = Math.toIntExact(tokens[i]);
             }
-            session.send(new Frame.Tokens(length, ids), "tokens");
+            bytesUp += session.send(new Frame.Tokens(length, ids), "tokens");
         } else {
             StageOutput.Hidden out = (StageOutput.Hidden) head.run(new StageInput.Tokens(tokens));
             FloatBuffer floats = out.bytes().duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
@@ -65,15 +74,14 @@ final class RemoteStepper implements TokenStepper {
             floats.get(hidden, 0, count);
             Frame.Activations frame = ActivationCodec.encode(length, count == hidden.length ? hidden
                     : java.util.Arrays.copyOf(hidden, count), tokens.length, width, codec);
-            session.send(frame, codec.label());
+            bytesUp += session.send(frame, codec.label());
         }
-        Duration wait = first ? firstTokenTimeout : tokenTimeout;
-        Frame reply = session.await(wait);
+        Frame reply = guard.await(session.next(), first);
         if (first) {
             if (!(reply instanceof Frame.Opened)) {
                 throw new LinkException("the cloud answered Open with " + reply.type());
             }
-            reply = session.await(wait);
+            reply = guard.await(session.next(), true);
         }
         if (!(reply instanceof Frame.Token token)) {
             throw new LinkException("the cloud sent " + reply.type() + " where a token was due");
@@ -81,6 +89,9 @@ final class RemoteStepper implements TokenStepper {
         length += tokens.length;
         if (token.finishReason().isPresent()) {
             session.endedByCloud();
+        }
+        if (!charge.charge(token.computeMicros(), bytesUp)) {
+            throw new LinkException("the request's share of the cloud budget is used up");
         }
         return new TokenChoice(token.id(), token.logprob(), Float.NaN, Float.NaN);
     }
@@ -94,6 +105,14 @@ final class RemoteStepper implements TokenStepper {
     public void close() {
         if (session != null) {
             session.close();
+        }
+        if (permit != null) {
+            try {
+                permit.close();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+            permit = null;
         }
         if (head != null) {
             head.close();

@@ -71,8 +71,15 @@ class CompletionApiTest {
         assertThat(body.get("usage").get("completion_tokens").asInt()).isEqualTo(20);
         assertThat(body.get("usage").get("total_tokens").asInt()).isEqualTo(25);
         assertThat(body.get("tandem").get("route").asString()).isEqualTo("local");
-        assertThat(body.get("tandem").get("reason").asString()).contains("auto");
+        assertThat(body.get("tandem").get("reason").asString()).startsWith("the device has room");
         assertThat(body.get("tandem").get("warnings").isArray()).isTrue();
+        // the decision trace: the rule, what else was considered and why not, and no text
+        JsonNode trace = body.get("tandem").get("trace");
+        assertThat(trace.get("rule").asString()).isEqualTo("LOCAL_CAPACITY");
+        assertThat(trace.get("request_id").asString()).isEqualTo(body.get("id").asString());
+        assertThat(trace.get("rejected").toString()).contains("this edge has no cloud link configured");
+        assertThat(trace.get("outcome").get("completion_tokens").asInt()).isEqualTo(20);
+        assertThat(io.tandem.edge.audit.AuditSchema.errors(trace.toString())).isEmpty();
     }
 
     @Test

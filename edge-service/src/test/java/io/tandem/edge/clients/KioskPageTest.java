@@ -18,7 +18,8 @@ import tools.jackson.databind.JsonNode;
  * screenshot is left in target/kiosk-page/ for a look.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
-        "spring.config.additional-location=file:../config/", "spring.config.name=application,edge"})
+        "spring.config.additional-location=file:../config/", "spring.config.name=application,edge",
+        "tandem.audit.path=target/test-audit.jsonl"})
 class KioskPageTest {
 
     static final Path SCREENSHOT = Path.of("target", "kiosk-page", "kiosk-800x480.png").toAbsolutePath();

@@ -25,7 +25,8 @@ import tools.jackson.databind.JsonNode;
  * chat answer must be the engine's own greedy continuation of the same conversation.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
-        "spring.config.additional-location=file:../config/", "spring.config.name=application,edge"})
+        "spring.config.additional-location=file:../config/", "spring.config.name=application,edge",
+        "tandem.audit.path=target/test-audit.jsonl"})
 class OpenAiClientTest {
 
     /** The script's prompt and budgets (openai-client.mjs). */

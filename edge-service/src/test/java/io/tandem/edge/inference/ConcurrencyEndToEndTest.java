@@ -28,7 +28,7 @@ import java.nio.file.Path;
  * model is a random one big enough (25M parameters) that a generation outlasts the test's steps;
  * the embedded one finishes 500 tokens before a client could read three.
  */
-@EdgeTest(properties = {EdgeTest.CONFIG, EdgeTest.CONFIG_NAME, "tandem.model.threads=1",
+@EdgeTest(properties = {EdgeTest.CONFIG, EdgeTest.CONFIG_NAME, EdgeTest.AUDIT, "tandem.model.threads=1",
         "tandem.concurrency.max-active=1", "tandem.concurrency.max-queued=0", "tandem.concurrency.retry-after=2s"})
 class ConcurrencyEndToEndTest {
 

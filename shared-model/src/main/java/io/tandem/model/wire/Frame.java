@@ -134,10 +134,13 @@ public sealed interface Frame {
     }
 
     /**
-     * Cloud to edge: one sampled token, its log-probability under the sampling distribution, and
-     * the reason generation ended if it ended with this token.
+     * Cloud to edge: one sampled token, its log-probability under the sampling distribution, the
+     * reason generation ended if it ended with this token, and the accelerator time the step took
+     * in microseconds ({@code -1}: not reported), which the edge's cost accounting charges for.
      */
-    record Token(int id, float logprob, Optional<FinishReason> finishReason) implements Frame {
+    record Token(int id, float logprob, Optional<FinishReason> finishReason, int computeMicros) implements Frame {
+        public static final int NOT_REPORTED = -1;
+
         public Token {
             if (id < 0) {
                 throw new IllegalArgumentException("token id must be >= 0, was " + id);
@@ -147,15 +150,53 @@ public sealed interface Frame {
                 throw new IllegalArgumentException("logprob must be <= 0, was " + logprob);
             }
             Objects.requireNonNull(finishReason, "finishReason");
+            if (computeMicros < NOT_REPORTED) {
+                throw new IllegalArgumentException("compute time must be >= 0 microseconds (or -1, not reported), was "
+                        + computeMicros);
+            }
+        }
+
+        public Token(int id, float logprob, Optional<FinishReason> finishReason) {
+            this(id, logprob, finishReason, NOT_REPORTED);
         }
 
         public Token(int id, float logprob) {
             this(id, logprob, Optional.empty());
         }
 
+        public boolean computeReported() {
+            return computeMicros != NOT_REPORTED;
+        }
+
         @Override
         public FrameType type() {
             return FrameType.TOKEN;
+        }
+    }
+
+    /**
+     * Cloud to edge, on session id 0 (the connection, not a session): how loaded the cloud is, so
+     * that the edge's routing policy can back off before the cloud is slow. Sent on connect and
+     * then periodically.
+     *
+     * @param queueDepth steps waiting for an accelerator worker
+     * @param sessions   sessions open on the cloud, all agents together
+     * @param stepMillis recent mean time of one decode step, in milliseconds (0 before any step)
+     */
+    record Load(int queueDepth, int sessions, float stepMillis) implements Frame {
+        public Load {
+            if (queueDepth < 0 || sessions < 0) {
+                throw new IllegalArgumentException("queue depth and sessions must be >= 0, were " + queueDepth
+                        + " and " + sessions);
+            }
+            if (!(stepMillis >= 0f) || Float.isInfinite(stepMillis)) {
+                throw new IllegalArgumentException("step time must be finite and >= 0, was " + stepMillis);
+            }
+        }
+
+        @Override
+        public FrameType type() {
+            return FrameType.LOAD;
         }
     }
 

@@ -68,9 +68,11 @@ public final class FrameDecoder {
         FrameType type = FrameType.fromWire(Byte.toUnsignedInt(in.get()));
         int flags = Byte.toUnsignedInt(in.get());
         int reserved = Byte.toUnsignedInt(in.get());
-        if (flags != 0 || reserved != 0) {
-            // No flag is defined in version 1: a set bit means a sender expecting semantics we lack.
-            throw new WireException(WireError.BAD_VALUE, "flags " + flags + " and reserved " + reserved + " must be 0");
+        int allowedFlags = type == FrameType.TOKEN ? WireFormat.FLAG_COMPUTE_TIME : 0;
+        if ((flags & ~allowedFlags) != 0 || reserved != 0) {
+            // An unknown bit means a sender expecting semantics we lack.
+            throw new WireException(WireError.BAD_VALUE, "flags " + flags + " and reserved " + reserved
+                    + " must be 0" + (allowedFlags != 0 ? " (or flags " + allowedFlags + " on a " + type + ")" : ""));
         }
         long sessionId = in.getLong();
         long sequence = in.getLong();
@@ -86,7 +88,7 @@ public final class FrameDecoder {
         }
         Frame frame;
         try {
-            frame = readBody(type, in);
+            frame = readBody(type, flags, in);
         } catch (IllegalArgumentException invalid) {
             // A record's compact constructor refused a value: the rule lives there, the kind here.
             throw new WireException(WireError.BAD_VALUE, invalid.getMessage(), invalid);
@@ -97,7 +99,7 @@ public final class FrameDecoder {
         return new Envelope(sessionId, sequence, frame);
     }
 
-    private Frame readBody(FrameType type, ByteBuffer in) {
+    private Frame readBody(FrameType type, int flags, ByteBuffer in) {
         return switch (type) {
             case OPEN -> {
                 String hash = readString(in);
@@ -159,7 +161,20 @@ public final class FrameDecoder {
                 need(in, 9);
                 int id = in.getInt();
                 float logprob = in.getFloat();
-                yield new Frame.Token(id, logprob, finishReason(Byte.toUnsignedInt(in.get())));
+                Optional<FinishReason> finish = finishReason(Byte.toUnsignedInt(in.get()));
+                int computeMicros = Frame.Token.NOT_REPORTED;
+                if ((flags & WireFormat.FLAG_COMPUTE_TIME) != 0) {
+                    need(in, 4);
+                    computeMicros = in.getInt();
+                    if (computeMicros < 0) {
+                        throw new WireException(WireError.BAD_VALUE, "negative compute time " + computeMicros);
+                    }
+                }
+                yield new Frame.Token(id, logprob, finish, computeMicros);
+            }
+            case LOAD -> {
+                need(in, 12);
+                yield new Frame.Load(in.getInt(), in.getInt(), in.getFloat());
             }
             case CANCEL -> new Frame.Cancel();
             case ERROR -> {

@@ -47,7 +47,7 @@ public final class FrameEncoder {
             dst.put(WireFormat.MAGIC)
                     .put((byte) WireFormat.VERSION)
                     .put((byte) frame.type().wireCode())
-                    .put((byte) 0) // flags: none defined in version 1
+                    .put((byte) flags(frame))
                     .put((byte) 0) // reserved
                     .putLong(envelope.sessionId())
                     .putLong(envelope.sequence())
@@ -91,7 +91,13 @@ public final class FrameEncoder {
                     dst.putInt(id);
                 }
             }
-            case Frame.Token token -> dst.putInt(token.id()).putFloat(token.logprob()).put((byte) finishCode(token.finishReason()));
+            case Frame.Token token -> {
+                dst.putInt(token.id()).putFloat(token.logprob()).put((byte) finishCode(token.finishReason()));
+                if (token.computeReported()) {
+                    dst.putInt(token.computeMicros());
+                }
+            }
+            case Frame.Load load -> dst.putInt(load.queueDepth()).putInt(load.sessions()).putFloat(load.stepMillis());
             case Frame.Error error -> {
                 dst.putInt(error.code());
                 putString(dst, body.utf8);
@@ -99,6 +105,10 @@ public final class FrameEncoder {
             case Frame.Cancel cancel -> {}
             case Frame.Close close -> {}
         }
+    }
+
+    private static int flags(Frame frame) {
+        return frame instanceof Frame.Token token && token.computeReported() ? WireFormat.FLAG_COMPUTE_TIME : 0;
     }
 
     /** Wire code of a finish reason: 0 is "none", the rest explicit so the enum may be reordered. */
@@ -136,7 +146,8 @@ public final class FrameEncoder {
                     yield new Body(4 + 4 + 4 + 1 + 1 + 2 + 4 + (long) activations.payload().length, null);
                 }
                 case Frame.Tokens tokens -> new Body(4 + 4 + 4L * tokens.ids().length, null);
-                case Frame.Token token -> new Body(4 + 4 + 1, null);
+                case Frame.Token token -> new Body(4 + 4 + 1 + (token.computeReported() ? 4 : 0), null);
+                case Frame.Load load -> new Body(4 + 4 + 4, null);
                 case Frame.Error error -> {
                     byte[] message = utf8(error.message());
                     yield new Body(4 + 2 + message.length, message);

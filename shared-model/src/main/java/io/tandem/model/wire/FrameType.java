@@ -9,7 +9,8 @@ public enum FrameType {
     TOKEN(5),
     CANCEL(6),
     ERROR(7),
-    CLOSE(8);
+    CLOSE(8),
+    LOAD(9);
 
     private final int wireCode;
 

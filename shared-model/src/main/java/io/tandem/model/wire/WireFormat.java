@@ -11,6 +11,11 @@ public final class WireFormat {
     public static final int HEADER_BYTES = 28;
     /** Offset of the body length field inside the header. */
     public static final int BODY_LENGTH_OFFSET = 24;
+    /**
+     * Header flag, on Token frames only: the body ends with an {@code i32} compute time in
+     * microseconds. Every other flag bit, and this one on any other frame, is refused.
+     */
+    public static final int FLAG_COMPUTE_TIME = 0x01;
     /** String fields carry an unsigned 16-bit length prefix. */
     public static final int MAX_STRING_BYTES = 0xFFFF;
 

@@ -60,7 +60,7 @@ class FrameDecoderTest {
         expect(WireError.UNSUPPORTED_VERSION, with(cancel, 4, (byte) 2));
         expect(WireError.UNSUPPORTED_VERSION, with(cancel, 4, (byte) 0));
         expect(WireError.UNKNOWN_TYPE, with(cancel, 5, (byte) 0));
-        expect(WireError.UNKNOWN_TYPE, with(cancel, 5, (byte) 9));
+        expect(WireError.UNKNOWN_TYPE, with(cancel, 5, (byte) 10));
         expect(WireError.BAD_VALUE, with(cancel, 6, (byte) 1));
         expect(WireError.BAD_VALUE, with(cancel, 7, (byte) 0x80));
         expect(WireError.BAD_VALUE, withInt(cancel, WireFormat.BODY_LENGTH_OFFSET, -1));
@@ -83,6 +83,32 @@ class FrameDecoderTest {
         // A longer body that the header agrees with: bytes left after the Token body.
         byte[] longBody = withInt(Arrays.copyOf(bytes, bytes.length + 1), WireFormat.BODY_LENGTH_OFFSET, 10);
         expect(WireError.LENGTH_MISMATCH, longBody);
+    }
+
+    @Test
+    void computeTimeFlagOnlyOnTokens() {
+        byte[] timed = FrameEncoder.encodeToArray(WireGoldens.all().get("token-timed"));
+        assertThat(timed[6]).isEqualTo((byte) WireFormat.FLAG_COMPUTE_TIME);
+        int body = WireFormat.HEADER_BYTES;
+        expect(WireError.BAD_VALUE, withInt(timed, body + 9, -1)); // negative compute time
+        expect(WireError.BAD_VALUE, with(timed, 6, (byte) 0x03)); // an undefined flag beside it
+        // The flag promises four more bytes: a timed token without them runs out.
+        byte[] plain = FrameEncoder.encodeToArray(WireGoldens.all().get("token"));
+        expect(WireError.TRUNCATED, with(plain, 6, (byte) WireFormat.FLAG_COMPUTE_TIME));
+        // The flag means nothing on other frames.
+        byte[] load = FrameEncoder.encodeToArray(WireGoldens.all().get("load"));
+        expect(WireError.BAD_VALUE, with(load, 6, (byte) WireFormat.FLAG_COMPUTE_TIME));
+    }
+
+    @Test
+    void loadValidation() {
+        byte[] load = FrameEncoder.encodeToArray(WireGoldens.all().get("load"));
+        int body = WireFormat.HEADER_BYTES;
+        expect(WireError.BAD_VALUE, withInt(load, body, -1)); // queue depth
+        expect(WireError.BAD_VALUE, withInt(load, body + 4, -1)); // sessions
+        expect(WireError.BAD_VALUE, withFloat(load, body + 8, Float.NaN)); // step time
+        expect(WireError.BAD_VALUE, withFloat(load, body + 8, -1f));
+        expect(WireError.TRUNCATED, withInt(Arrays.copyOf(load, load.length - 4), WireFormat.BODY_LENGTH_OFFSET, 8));
     }
 
     @Test

@@ -43,6 +43,8 @@ final class WireGoldens {
         goldens.put("tokens", new Envelope(SESSION, 1, new Frame.Tokens(0, new int[] {1, 403, 407, 261})));
         goldens.put("token", new Envelope(SESSION, 2, new Frame.Token(365, -0.25f)));
         goldens.put("token-finish", new Envelope(SESSION, 3, new Frame.Token(2, -1.5f, Optional.of(FinishReason.END_OF_SEQUENCE))));
+        goldens.put("token-timed", new Envelope(SESSION, 4, new Frame.Token(7, -3.0f, Optional.empty(), 1250)));
+        goldens.put("load", new Envelope(0, 9, new Frame.Load(3, 12, 4.5f)));
         goldens.put("cancel", new Envelope(SESSION, 4, new Frame.Cancel()));
         goldens.put("error", new Envelope(SESSION, 5, new Frame.Error(4005, "bad value: é")));
         goldens.put("close", new Envelope(SESSION, 6, new Frame.Close()));
