@@ -14,13 +14,31 @@ public final class TandemStack implements AutoCloseable {
     private static final Duration STARTUP = Duration.ofSeconds(120);
 
     public final ServiceProcess issuer;
-    public final ServiceProcess cloud;
+    public volatile ServiceProcess cloud;
     public final ServiceProcess edge;
+    private final List<String> cloudCommand;
+    private final Path logDir;
 
-    private TandemStack(ServiceProcess issuer, ServiceProcess cloud, ServiceProcess edge) {
+    private TandemStack(ServiceProcess issuer, ServiceProcess cloud, ServiceProcess edge, List<String> cloudCommand,
+                        Path logDir) {
         this.issuer = issuer;
         this.cloud = cloud;
         this.edge = edge;
+        this.cloudCommand = cloudCommand;
+        this.logDir = logDir;
+    }
+
+    public String issuerUrl() {
+        return issuer.baseUrl();
+    }
+
+    /** Starts the cloud again on its port, as it was first started (after a kill); waits until healthy. */
+    public void restartCloud() {
+        if (cloud.isAlive()) {
+            throw new IllegalStateException("the cloud is still running");
+        }
+        cloud = ServiceProcess.start("cloud-service", "cloud", cloud.port(), cloudCommand, logDir.resolve("restarted"))
+                .awaitHealthy(STARTUP);
     }
 
     /**
@@ -44,7 +62,7 @@ public final class TandemStack implements AutoCloseable {
             issuer.awaitHealthy(STARTUP);
             cloud.awaitHealthy(STARTUP);
             ServiceProcess edge = startEdge(edgePort, cloudPort, issuerUrl, edgeArgs, logDir);
-            return new TandemStack(issuer, cloud, edge);
+            return new TandemStack(issuer, cloud, edge, c, logDir);
         } catch (RuntimeException e) {
             if (cloud != null) {
                 cloud.close();
@@ -56,6 +74,11 @@ public final class TandemStack implements AutoCloseable {
         }
     }
 
+    /** Another edge on this stack's cloud and issuer. */
+    public ServiceProcess startAnotherEdge(List<String> edgeArgs) {
+        return startEdge(ServiceProcess.freePort(), cloud.port(), issuerUrl(), edgeArgs, logDir);
+    }
+
     static ServiceProcess startEdge(int edgePort, int cloudPort, String issuerUrl, List<String> edgeArgs, Path logDir) {
         return startEdge(edgePort, cloudPort, issuerUrl, edgeArgs, logDir, ServiceProcess.TEST_JVM_OPTIONS);
     }
@@ -64,6 +87,7 @@ public final class TandemStack implements AutoCloseable {
     static ServiceProcess startEdge(int edgePort, int cloudPort, String issuerUrl, List<String> edgeArgs, Path logDir,
                                     List<String> jvmOptions) {
         List<String> e = new ArrayList<>(List.of("--tandem.link.enabled=true",
+                "--tandem.audit.path=" + logDir.toAbsolutePath().resolve("edge-" + edgePort + "-audit.jsonl"),
                 "--tandem.link.url=ws://127.0.0.1:" + cloudPort + "/v1/agent",
                 "--spring.security.oauth2.client.provider.tandem-cloud.token-uri=" + issuerUrl + "/oauth2/token"));
         e.addAll(edgeArgs);

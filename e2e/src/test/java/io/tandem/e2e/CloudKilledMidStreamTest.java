@@ -71,7 +71,7 @@ class CloudKilledMidStreamTest {
         assertThat(finish).isNotNull();
         assertThat(finish.at("/tandem/route").stringValue()).isEqualTo("split");
         assertThat(finish.at("/tandem/warnings/0").stringValue())
-                .contains("the cloud link failed after").contains("generated on this device");
+                .contains("the cloud route stopped after").contains("generated on this device");
         assertThat(finish.at("/choices/0/finish_reason").stringValue()).isEqualTo("length");
         assertThat(usage.get("completion_tokens").asInt()).isEqualTo(maxTokens);
 

@@ -76,7 +76,7 @@ public class RoutingConfiguration {
         RoutingPolicy policy = new RoutingPolicy(routing.settings(budget.costModel(),
                 cloud == null ? 0 : cloud.splitBytesPerToken(), CloudRoutes.cloudBytesPerToken()));
         return new RoutingService(policy, limiter, controller, () -> cloudState(cloud, routing),
-                priceSignal(routing));
+                priceSignal(routing), Clock.systemUTC());
     }
 
     private static CloudState cloudState(CloudRoutes cloud, RoutingProperties routing) {
@@ -115,7 +115,10 @@ public class RoutingConfiguration {
         };
     }
 
-    /** Degraded (local only) while the cloud cannot be used: the breaker is open or the budget is spent. */
+    /**
+     * Degraded (local only) while the cloud cannot be used: the breaker is open, or the budget is
+     * spent or has just kept a request off the cloud.
+     */
     @Bean
     HealthIndicator routingHealth(RoutingService routing) {
         return () -> {
@@ -123,11 +126,11 @@ public class RoutingConfiguration {
             BudgetLimiter budget = routing.budget();
             double remaining = budget.remaining();
             boolean breakerOpen = cloud.configured() && cloud.breaker() == CloudState.Breaker.OPEN;
-            boolean spent = cloud.configured() && remaining <= 0;
+            boolean spent = cloud.configured() && (remaining <= 0 || routing.budgetBlockedRecently());
             Health.Builder health = breakerOpen || spent ? Health.status(DEGRADED) : Health.up();
             return health.withDetail("mode", !cloud.configured() ? "local only (no cloud link configured)"
                             : breakerOpen ? "local only: the circuit breaker on the cloud link is open"
-                            : spent ? "local only: the cloud budget is spent" : "hybrid")
+                            : spent ? "local only: the cloud budget cannot pay for more requests" : "hybrid")
                     .withDetail("breaker", cloud.breaker().name())
                     .withDetail("budgetRemaining", Double.isFinite(remaining) ? remaining : "unlimited")
                     .withDetail("spentLastHour", budget.spentLastHour())

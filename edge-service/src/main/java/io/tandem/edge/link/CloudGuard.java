@@ -13,14 +13,15 @@ import io.github.resilience4j.timelimiter.TimeLimiter;
 import io.github.resilience4j.timelimiter.TimeLimiterConfig;
 import io.tandem.edge.routing.CloudState;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.function.Supplier;
 import reactor.core.Exceptions;
 import reactor.core.publisher.Mono;
 
 /**
- * Resilience4j around every exchange with the cloud: a circuit breaker over failures and slow
- * calls, a time limit for the first token and one between tokens, and a bulkhead on concurrent
+ * Resilience4j around every exchange with the cloud: a circuit breaker over failed and slow
+ * sessions (a session's first exchange is one call; a later failure counts too), a time limit for
+ * the first token and one between tokens, both as Reactor operators, and a bulkhead on concurrent
  * cloud sessions. Whatever goes wrong comes out as a {@link LinkException}, which the fallback
  * turns into a local answer.
  */
@@ -48,8 +49,8 @@ public final class CloudGuard {
                 .failureRateThreshold(resilience.failureRateThreshold())
                 .slowCallRateThreshold(resilience.slowCallRateThreshold())
                 .slowCallDurationThreshold(resilience.slowCallDuration())
-                .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.TIME_BASED)
-                .slidingWindowSize((int) resilience.window().toSeconds())
+                .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
+                .slidingWindowSize(resilience.windowSize())
                 .minimumNumberOfCalls(resilience.minimumCalls())
                 .waitDurationInOpenState(resilience.openDuration())
                 .permittedNumberOfCallsInHalfOpenState(resilience.halfOpenCalls())
@@ -101,16 +102,26 @@ public final class CloudGuard {
         return bulkhead::onComplete;
     }
 
-    /** Runs a blocking exchange (opening a session) under the breaker. */
-    <T> T call(Supplier<T> exchange) {
-        return block(Mono.fromSupplier(exchange).transformDeferred(CircuitBreakerOperator.of(breaker)), null);
+    /**
+     * The first exchange of a session (open it, send the prompt, wait for Opened and the first
+     * token) as one call of the breaker, under the first-token time limit. The breaker counts
+     * sessions, not tokens, so that a long answer's many good steps do not hide a cloud that
+     * refuses every new session.
+     */
+    <T> T firstExchange(Mono<T> exchange) {
+        return block(exchange.transformDeferred(TimeLimiterOperator.of(firstToken))
+                .transformDeferred(CircuitBreakerOperator.of(breaker)), firstToken);
     }
 
-    /** Waits for a reply under the breaker and the first-token or between-token time limit. */
-    <T> T await(Mono<T> reply, boolean first) {
-        TimeLimiter limiter = first ? firstToken : betweenTokens;
-        return block(reply.transformDeferred(TimeLimiterOperator.of(limiter))
-                .transformDeferred(CircuitBreakerOperator.of(breaker)), limiter);
+    /** A later token under the between-token limit; a failure also counts against the breaker. */
+    <T> T nextToken(Mono<T> reply) {
+        long start = System.nanoTime();
+        try {
+            return block(reply.transformDeferred(TimeLimiterOperator.of(betweenTokens)), betweenTokens);
+        } catch (LinkException e) {
+            breaker.onError(System.nanoTime() - start, TimeUnit.NANOSECONDS, e);
+            throw e;
+        }
     }
 
     private static <T> T block(Mono<T> guarded, TimeLimiter limiter) {

@@ -10,6 +10,7 @@ import io.tandem.model.wire.Codec;
 import io.tandem.model.wire.Frame;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import reactor.core.publisher.Mono;
 
 /**
  * A sequence whose tokens the cloud chooses. In SPLIT mode the edge runs the first layers itself
@@ -29,6 +30,7 @@ final class RemoteStepper implements TokenStepper {
     private final CloudGuard guard;
     private final StepCharge charge;
     private AutoCloseable permit;
+    private long bytesUp;
     private final Frame.Open open;
     private final KvSequence head;
     private final Codec codec;
@@ -51,13 +53,39 @@ final class RemoteStepper implements TokenStepper {
 
     @Override
     public TokenChoice next(long[] tokens) {
-        boolean first = session == null;
-        long bytesUp = 0;
-        if (first) {
+        bytesUp = 0;
+        Frame reply;
+        if (session == null) {
             permit = guard.enterSession();
-            session = guard.call(link::openSession);
-            bytesUp += session.send(open, "control");
+            reply = guard.firstExchange(Mono.fromCallable(() -> {
+                session = link.openSession();
+                bytesUp += session.send(open, "control");
+                sendInput(tokens);
+                return session;
+            }).flatMap(opening -> opening.next().flatMap(opened -> {
+                if (!(opened instanceof Frame.Opened)) {
+                    return Mono.error(new LinkException("the cloud answered Open with " + opened.type()));
+                }
+                return opening.next();
+            })));
+        } else {
+            sendInput(tokens);
+            reply = guard.nextToken(session.next());
         }
+        if (!(reply instanceof Frame.Token token)) {
+            throw new LinkException("the cloud sent " + reply.type() + " where a token was due");
+        }
+        length += tokens.length;
+        if (token.finishReason().isPresent()) {
+            session.endedByCloud();
+        }
+        if (!charge.charge(token.computeMicros(), bytesUp)) {
+            throw new LinkException("the request's share of the cloud budget is used up");
+        }
+        return new TokenChoice(token.id(), token.logprob(), Float.NaN, Float.NaN);
+    }
+
+    private void sendInput(long[] tokens) {
         if (head == null) {
             int[] ids = new int[tokens.length];
             for (int i = 0; i < ids.length; i++) {
@@ -76,24 +104,6 @@ final class RemoteStepper implements TokenStepper {
                     : java.util.Arrays.copyOf(hidden, count), tokens.length, width, codec);
             bytesUp += session.send(frame, codec.label());
         }
-        Frame reply = guard.await(session.next(), first);
-        if (first) {
-            if (!(reply instanceof Frame.Opened)) {
-                throw new LinkException("the cloud answered Open with " + reply.type());
-            }
-            reply = guard.await(session.next(), true);
-        }
-        if (!(reply instanceof Frame.Token token)) {
-            throw new LinkException("the cloud sent " + reply.type() + " where a token was due");
-        }
-        length += tokens.length;
-        if (token.finishReason().isPresent()) {
-            session.endedByCloud();
-        }
-        if (!charge.charge(token.computeMicros(), bytesUp)) {
-            throw new LinkException("the request's share of the cloud budget is used up");
-        }
-        return new TokenChoice(token.id(), token.logprob(), Float.NaN, Float.NaN);
     }
 
     @Override

@@ -1,6 +1,8 @@
 package io.tandem.edge.routing;
 
 import io.tandem.edge.budget.BudgetLimiter;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.function.DoubleSupplier;
 import java.util.function.Supplier;
 
@@ -16,9 +18,15 @@ public final class RoutingService {
     private final OffloadController controller;
     private final Supplier<CloudState> cloud;
     private final DoubleSupplier priceRatio;
+    private final Clock clock;
+    private volatile long budgetBlockedAtMillis = Long.MIN_VALUE;
+
+    /** How long a budget refusal keeps the edge reported as local only. */
+    public static final Duration BUDGET_BLOCK_MEMORY = Duration.ofMinutes(1);
 
     public RoutingService(RoutingPolicy policy, BudgetLimiter budget, OffloadController controller,
-                          Supplier<CloudState> cloud, DoubleSupplier priceRatio) {
+                          Supplier<CloudState> cloud, DoubleSupplier priceRatio, Clock clock) {
+        this.clock = clock;
         this.policy = policy;
         this.budget = budget;
         this.controller = controller;
@@ -48,7 +56,16 @@ public final class RoutingService {
                 decision = policy.decide(request, device, now, remaining, pressure);
             }
         }
+        if (decision.rule() == Decision.Rule.BUDGET) {
+            budgetBlockedAtMillis = clock.millis();
+        }
         return new Routed(decision, reservation, request, device, now, remaining, System.nanoTime() - start);
+    }
+
+    /** Whether the budget kept a request off the cloud within {@link #BUDGET_BLOCK_MEMORY}. */
+    public boolean budgetBlockedRecently() {
+        long at = budgetBlockedAtMillis;
+        return at != Long.MIN_VALUE && clock.millis() - at <= BUDGET_BLOCK_MEMORY.toMillis();
     }
 
     public RoutingPolicy policy() {

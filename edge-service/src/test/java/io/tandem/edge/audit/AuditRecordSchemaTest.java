@@ -33,7 +33,7 @@ class AuditRecordSchemaTest {
                 1e-6, 2, 2096, 40);
         SimulatedClock clock = new SimulatedClock();
         return new RoutingService(new RoutingPolicy(settings), new BudgetLimiter(clock, cap, Double.POSITIVE_INFINITY),
-                new OffloadController(clock, 32, 2, 50, 3, 10), () -> cloud, () -> 1.0);
+                new OffloadController(clock, 32, 2, 50, 3, 10), () -> cloud, () -> 1.0, clock);
     }
 
     private static AuditRecord record(RoutingService service, Route route, Sensitivity sensitivity, DeviceState device) {
