@@ -145,6 +145,9 @@ final class Py {
         if (v instanceof List<?> || v instanceof Map<?, ?>) {
             return repr(v);
         }
+        if (v instanceof PyCallable) {
+            return "<function>";
+        }
         return v.toString();
     }
 

@@ -45,6 +45,8 @@ final class Renderer {
     /** The most text one render may produce; a prompt is far smaller, a runaway template is not. */
     static final int MAX_OUTPUT_CHARS = 16 * 1024 * 1024;
     private static final int MAX_CALL_DEPTH = 100;
+    /** Loop iterations one render may run: a chat template loops over messages and tools, not millions. */
+    static final int MAX_LOOP_ITERATIONS = 1_000_000;
 
     /** Python scoping as Jinja2 applies it: loop bodies and macros get their own, if blocks do not. */
     private static final class Scope {
@@ -85,6 +87,7 @@ final class Renderer {
     private static final LoopExit CONTINUE = new LoopExit(false);
 
     private int callDepth;
+    private int loopIterations;
 
     String render(List<Stmt> body, Map<String, Object> globals, Map<String, ?> variables) {
         Scope builtins = new Scope(null);
@@ -155,6 +158,10 @@ final class Renderer {
             return;
         }
         for (int i = 0; i < items.size(); i++) {
+            if (++loopIterations > MAX_LOOP_ITERATIONS) {
+                throw new JinjaException(Kind.RENDER, "the template ran more than " + MAX_LOOP_ITERATIONS
+                        + " loop iterations", loop.line());
+            }
             Scope iteration = new Scope(scope);
             assign(loop.target(), items.get(i), iteration, loop.line());
             iteration.set("loop", new LoopContext(items, i));

@@ -227,6 +227,8 @@ class JinjaTemplateTest {
         assertRenderError("{% for i in range(1000000) %}{% endfor %}", 1, "range() is limited to 100000 items");
         assertRenderError("{{ 'x' * 100000000 }}", 1, "result too large");
         assertRenderError("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", 1, "macro calls nest deeper than");
+        assertRenderError("{% for i in range(2000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}", 1,
+                "more than 1000000 loop iterations");
     }
 
     private static void assertRenderError(String source, int line, String detail) {
