@@ -5,7 +5,17 @@ import java.util.List;
 /** Renders a conversation into the prompt text a model continues. */
 public interface ChatTemplate {
 
+    /** The prompt for the model to continue with the assistant's answer. */
     String render(List<ChatMessage> messages);
+
+    /**
+     * With {@code addGenerationPrompt} false, a model's template leaves out the opening of the assistant's
+     * turn (for a transcript rather than a prompt). The built-in {@link #PLAIN} template has no such
+     * opening, so it renders the same either way.
+     */
+    default String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        return render(messages);
+    }
 
     /**
      * The built-in template for models without one, such as the embedded story model: the system
