@@ -53,11 +53,13 @@ public record LoadedModel(String name, LlamaWeights weights, String sourceFormat
     }
 
     /**
-     * A model file of either format, told apart by its first bytes (not its name): a GGUF file (which
-     * carries its tokenizer; {@code tokenizerFile} must then be null), else a llama2.c checkpoint.
+     * A model file of either format, told apart by its first bytes: a GGUF file (which carries its
+     * tokenizer; {@code tokenizerFile} must then be null), else a llama2.c checkpoint. A file named
+     * {@code .gguf} is read as GGUF whatever its first bytes, so that a damaged one is reported as a bad
+     * GGUF file rather than as a strange checkpoint.
      */
     public static LoadedModel load(Path model, Path tokenizerFile) throws IOException {
-        if (isGguf(model)) {
+        if (isGguf(model) || model.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".gguf")) {
             if (tokenizerFile != null) {
                 throw new IllegalArgumentException(model + " is a GGUF file, which carries its own tokenizer: "
                         + "leave the tokenizer (" + tokenizerFile + ") out");
