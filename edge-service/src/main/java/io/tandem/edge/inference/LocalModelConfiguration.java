@@ -3,6 +3,7 @@ package io.tandem.edge.inference;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.tandem.edge.config.ConcurrencyProperties;
 import io.tandem.edge.config.ModelProperties;
+import io.tandem.model.chat.ChatTemplate;
 import io.tandem.model.engine.Engine;
 import io.tandem.model.engine.EngineOptions;
 import io.tandem.model.engine.LoadedModel;
@@ -51,9 +52,10 @@ public class LocalModelConfiguration {
         long start = System.nanoTime();
         LoadedModel loaded;
         try {
+            // a GGUF file (told apart by its first bytes) or a llama2.c checkpoint
             loaded = properties.path() == null
                     ? LoadedModel.embedded()
-                    : LoadedModel.llama2c(properties.path(), properties.tokenizer());
+                    : LoadedModel.load(properties.path(), properties.tokenizer());
         } catch (IOException e) {
             throw new UncheckedIOException("tandem.model.path: cannot read " + properties.path() + ": " + e.getMessage(), e);
         }
@@ -67,7 +69,8 @@ public class LocalModelConfiguration {
                     SamplingParams.greedy()));
         }
         long warm = System.nanoTime();
-        ServedModel served = new ServedModel(loaded.name(), loaded.tokenizer(), loaded.weights().config(), engine.manifests());
+        ServedModel served = new ServedModel(loaded.name(), loaded.tokenizer(), ChatTemplate.PLAIN, loaded.weights().config(),
+                engine.manifests());
         log.info("model {} ready: {} layers, {} precision, {} flavour; loaded in {} ms, warmed up in {} ms",
                 served.id(), served.config().layers(), options.precision().label(), options.flavour().label(),
                 (loaded_ - start) / 1_000_000, (warm - loaded_) / 1_000_000);
