@@ -40,10 +40,14 @@ import java.util.TreeMap;
  * <p>GGUF Q4_0 and Q8_0 projections are also kept as their stored blocks ({@link WeightSource}), so an
  * int4 or int8 graph uses them without requantizing.
  *
+ * <p>Llama 3.1+ files carry their long-context RoPE scaling as per-pair frequency factors
+ * ({@code rope_freqs.weight}), which go into the config; other RoPE scaling ({@code rope.scaling.type}
+ * linear or yarn) is refused.
+ *
  * <p>Every problem is a {@link GgufException} naming the file and the key or tensor at fault: an
  * unsupported architecture, a missing key or tensor, a tensor of the wrong shape or of a type that cannot
  * be converted, a tensor this decoder would not use (it would silently compute another model), or a
- * feature such as RoPE scaling that it does not implement.
+ * feature it does not implement.
  */
 public final class GgufModelLoader {
 
@@ -51,6 +55,8 @@ public final class GgufModelLoader {
     public static final Map<String, String> ARCHITECTURES = Map.of(
             "llama", "Llama 2/3, TinyLlama, SmolLM",
             "qwen2", "Qwen2, Qwen2.5");
+
+    static final String ROPE_FREQS = "rope_freqs.weight";
 
     private GgufModelLoader() {
     }
@@ -102,15 +108,37 @@ public final class GgufModelLoader {
         rejectUnsupported(md, source, p, dim, heads);
         boolean tied = file.findTensor("output.weight").isEmpty();
         boolean bias = file.findTensor("blk.0.attn_q.bias").isPresent();
+        List<Float> factors = ropeFrequencyFactors(file, heads > 0 ? dim / heads / 2 : 0);
         try {
             return new LlamaConfig(arch, dim, hidden, layers, heads, kvHeads, vocab, context, eps, theta, layout,
-                    tied, bias);
+                    tied, bias, factors);
         } catch (IllegalArgumentException e) {
             throw new GgufException(Problem.MALFORMED, source, "the " + p + "* metadata describes no valid model ("
                     + p + "embedding_length " + dim + ", feed_forward_length " + hidden + ", block_count " + layers
                     + ", attention.head_count " + heads + ", attention.head_count_kv " + kvHeads + ", context_length "
                     + context + ", " + vocab + " tokens): " + e.getMessage());
         }
+    }
+
+    /**
+     * {@code rope_freqs.weight}: Llama 3.1+ files carry their long-context RoPE scaling as one divisor per
+     * rotation pair (llama.cpp computes it at conversion), which applies at every position.
+     */
+    private static List<Float> ropeFrequencyFactors(GgufFile file, int pairs) {
+        var tensor = file.findTensor(ROPE_FREQS);
+        if (tensor.isEmpty()) {
+            return List.of();
+        }
+        if (!Arrays.equals(tensor.get().dims(), new long[] {pairs})) {
+            throw new GgufException(Problem.MALFORMED, file.path().toString(), "tensor '" + ROPE_FREQS + "' has shape "
+                    + Arrays.toString(tensor.get().dims()) + " but the metadata makes it [" + pairs
+                    + "] (one factor per rotation pair of a head)");
+        }
+        List<Float> factors = new ArrayList<>(pairs);
+        for (float f : file.dequantize(tensor.get())) {
+            factors.add(f);
+        }
+        return factors;
     }
 
     /** Features of the metadata this decoder does not implement: refused, since ignoring them computes another model. */
@@ -213,22 +241,19 @@ public final class GgufModelLoader {
                         matrix(blk + "ffn_up.weight", ours + "feed_forward.w3.weight", hidden, dim, true)));
             }
             Matrix finalNorm = vector("output_norm.weight", "norm.weight", dim);
+            if (!config.ropeFrequencyFactors().isEmpty()) {
+                used.add(ROPE_FREQS); // read into the config
+            }
             Matrix classifier = config.tiedClassifier() ? null
                     : matrix("output.weight", "output.weight", vocab, dim, true);
             for (GgufTensorInfo tensor : file.tensors()) {
                 if (!used.contains(tensor.name())) {
                     throw new GgufException(Problem.UNSUPPORTED, source, "tensor '" + tensor.name() + "' is not part of a "
-                            + config.architecture() + " decoder as Tandem runs it" + unusedHint(tensor.name())
-                            + "; ignoring it would compute a different model");
+                            + config.architecture() + " decoder as Tandem runs it (no Q/K norms, output biases or "
+                            + "experts); ignoring it would compute a different model");
                 }
             }
             return new LlamaWeights(config, embedding, layers, finalNorm, classifier);
-        }
-
-        private static String unusedHint(String name) {
-            return name.equals("rope_freqs.weight")
-                    ? " (per-dimension RoPE frequency factors, Llama 3.1+ long-context scaling, are not supported)"
-                    : "";
         }
 
         /** A 1-D tensor of {@code size} values. */

@@ -107,6 +107,13 @@ public final class GgufModelWriter {
             addMatrix(writer, blk + "ffn_up.weight", layer.w3Up(), type);
         }
         addVector(writer, "output_norm.weight", weights.finalNorm());
+        if (!config.ropeFrequencyFactors().isEmpty()) {
+            float[] factors = new float[config.ropeFrequencyFactors().size()];
+            for (int i = 0; i < factors.length; i++) {
+                factors[i] = config.ropeFrequencyFactors().get(i);
+            }
+            writer.addTensor(GgufModelLoader.ROPE_FREQS, GgmlType.F32, new long[] {factors.length}, factors);
+        }
         if (weights.classifier() != null) {
             addMatrix(writer, "output.weight", weights.classifier(), type);
         }

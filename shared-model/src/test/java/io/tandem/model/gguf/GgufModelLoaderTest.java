@@ -295,10 +295,42 @@ class GgufModelLoaderTest {
 
     @Test
     void tensorTheDecoderWouldIgnoreIsRefused() throws IOException {
-        Path bad = GgufTestModels.rewrite(GgufTestModels.writeLlama(dir, "good.gguf"), dir.resolve("rope-freqs.gguf"),
-                edit -> edit.addTensor("rope_freqs.weight", new float[8]));
-        assertThat(fails(bad, Problem.UNSUPPORTED).getMessage()).contains("tensor 'rope_freqs.weight'")
-                .contains("RoPE frequency factors");
+        // Q/K norms (Qwen3, OLMo2) are not part of a llama decoder: running without them would be another model
+        Path bad = GgufTestModels.rewrite(GgufTestModels.writeLlama(dir, "good.gguf"), dir.resolve("qk-norm.gguf"),
+                edit -> edit.addTensor("blk.0.attn_q_norm.weight", new float[16]));
+        assertThat(fails(bad, Problem.UNSUPPORTED).getMessage()).contains("tensor 'blk.0.attn_q_norm.weight'")
+                .contains("different model");
+    }
+
+    /** Llama 3.1+ RoPE scaling: rope_freqs.weight divides each pair's frequency, in the graph and the reference alike. */
+    @Test
+    void ropeFrequencyFactorsOfLlama3FilesScaleTheRotation() throws IOException {
+        float[] factors = {1, 1, 1, 1.5f, 2, 4, 8, 8};
+        Path file = GgufTestModels.rewrite(GgufTestModels.writeLlama(dir, "good.gguf"), dir.resolve("llama3.gguf"),
+                edit -> edit.addTensor("rope_freqs.weight", factors));
+        LoadedModel model = LoadedModel.load(file, null);
+        LlamaConfig config = model.weights().config();
+        assertThat(config.ropeFrequencyFactors()).containsExactly(1f, 1f, 1f, 1.5f, 2f, 4f, 8f, 8f);
+        for (int j = 0; j < factors.length; j++) {
+            double plain = 1.0 / Math.pow(10000, 2.0 * j / 16);
+            assertThat((double) io.tandem.model.onnx.RotaryTables.frequency(config, j))
+                    .isCloseTo(plain / factors[j], org.assertj.core.api.Assertions.within(1e-7));
+        }
+        long[] tokens = {1, 40, 77, 12, 290, 5, 9};
+        ReferenceForward reference = new ReferenceForward(model.weights());
+        float[] expected = null;
+        for (long t : tokens) {
+            expected = reference.forward((int) t);
+        }
+        float[] actual = lastLogits(model, WeightPrecision.FP32, tokens);
+        assertThat(maxDifference(actual, expected)).isLessThan(1e-4f);
+        // and the factors matter: without them the logits differ
+        LoadedModel plain = LoadedModel.load(dir.resolve("good.gguf"), null);
+        assertThat(maxDifference(lastLogits(plain, WeightPrecision.FP32, tokens), actual)).isGreaterThan(1e-3f);
+
+        Path wrong = GgufTestModels.rewrite(dir.resolve("good.gguf"), dir.resolve("wrong-freqs.gguf"),
+                edit -> edit.addTensor("rope_freqs.weight", new float[] {1, 2}));
+        assertThat(fails(wrong, Problem.MALFORMED).getMessage()).contains("tensor 'rope_freqs.weight'").contains("[8]");
     }
 
     @Test
