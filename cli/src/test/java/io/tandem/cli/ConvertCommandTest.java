@@ -46,6 +46,20 @@ class ConvertCommandTest {
     }
 
     @Test
+    void chatOnAModelWithoutATemplateAnswersThePlainText() {
+        Path gguf = dir.resolve("stories260K.gguf");
+        assertThat(CliRunner.run("convert", "--out", gguf.toString()).exitCode()).isZero();
+        CliRunner chat = CliRunner.run("generate", "--model", gguf.toString(), "--chat", "Once upon a time",
+                "--temperature", "0", "--max-tokens", "12");
+        assertThat(chat.exitCode()).as(chat.err()).isZero();
+        // the answer only: the plain template makes the message the prompt to continue
+        assertThat(chat.out()).startsWith(", there was a little girl named Lily.");
+        CliRunner both = CliRunner.run("generate", "--model", gguf.toString(), "--chat", "a", "--prompt", "b");
+        assertThat(both.exitCode()).isEqualTo(TandemCli.USAGE);
+        assertThat(both.err()).contains("--chat and --prompt");
+    }
+
+    @Test
     void quantizedFilesRunAtEveryPrecision() {
         Path q4 = dir.resolve("stories260K-q4_0.gguf");
         assertThat(CliRunner.run("convert", "--out", q4.toString(), "--type", "q4_0").exitCode()).isZero();

@@ -3,7 +3,6 @@ package io.tandem.edge.inference;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.tandem.edge.config.ConcurrencyProperties;
 import io.tandem.edge.config.ModelProperties;
-import io.tandem.model.chat.ChatTemplate;
 import io.tandem.model.engine.Engine;
 import io.tandem.model.engine.EngineOptions;
 import io.tandem.model.engine.LoadedModel;
@@ -69,8 +68,9 @@ public class LocalModelConfiguration {
                     SamplingParams.greedy()));
         }
         long warm = System.nanoTime();
-        ServedModel served = new ServedModel(loaded.name(), loaded.tokenizer(), ChatTemplate.PLAIN, loaded.weights().config(),
-                engine.manifests());
+        // the model's own chat template (a GGUF file's tokenizer.chat_template), else plain text
+        ServedModel served = new ServedModel(loaded.name(), loaded.tokenizer(), loaded.tokenizer().chatTemplate(),
+                loaded.weights().config(), engine.manifests());
         log.info("model {} ready: {} layers, {} precision, {} flavour; loaded in {} ms, warmed up in {} ms",
                 served.id(), served.config().layers(), options.precision().label(), options.flavour().label(),
                 (loaded_ - start) / 1_000_000, (warm - loaded_) / 1_000_000);

@@ -1,6 +1,10 @@
 package io.tandem.model.engine;
 
+import io.tandem.model.chat.ChatTemplate;
+import io.tandem.model.chat.ChatTemplateException;
+import io.tandem.model.chat.ChatTemplates;
 import io.tandem.model.generate.TokenText;
+import io.tandem.model.gguf.GgufException;
 import io.tandem.model.tokenizer.GgufTokenizer;
 import io.tandem.model.tokenizer.Llama2cTokenizer;
 import io.tandem.model.tokenizer.SpecialTokens;
@@ -40,10 +44,21 @@ public sealed interface ModelTokenizer {
     /** {@code tokenizer.chat_template}, the model's Jinja chat template, when it has one. */
     Optional<String> chatTemplateSource();
 
-    /** The BOS and EOS texts a chat template may write ({@code bos_token}, {@code eos_token}); empty when none. */
+    /** The BOS and EOS texts a chat template may write ({@code bos_token}, {@code eos_token}); null when none. */
     String bosText();
 
     String eosText();
+
+    /**
+     * How a conversation becomes this model's prompt text: its own Jinja template, compiled now, or
+     * {@link ChatTemplate#PLAIN} for a model without one. Encode what it renders with
+     * {@link #encodeChatPrompt}.
+     *
+     * @throws io.tandem.model.ModelFileException when the model's template does not compile
+     */
+    default ChatTemplate chatTemplate() {
+        return ChatTemplates.forModel(chatTemplateSource().orElse(null), bosText(), eosText());
+    }
 
     /** Fails unless the model's vocabulary is this tokenizer's size: otherwise ids would mean other words. */
     default void requireVocabSize(int modelVocabSize) {
@@ -161,16 +176,27 @@ public sealed interface ModelTokenizer {
             return tokenizer.chatTemplate();
         }
 
+        /** As the interface's, with a template that does not compile reported as a fault of this file's metadata. */
+        @Override
+        public ChatTemplate chatTemplate() {
+            try {
+                return ModelTokenizer.super.chatTemplate();
+            } catch (ChatTemplateException e) {
+                throw new GgufException(GgufException.Problem.UNSUPPORTED, source,
+                        "metadata key '" + ChatTemplates.GGUF_METADATA_KEY + "': " + e.getMessage());
+            }
+        }
+
         @Override
         public String bosText() {
             int bos = tokenizer.specialTokens().bos();
-            return bos == SpecialTokens.NONE ? "" : tokenizer.piece(bos);
+            return bos == SpecialTokens.NONE ? null : tokenizer.piece(bos);
         }
 
         @Override
         public String eosText() {
             int eos = tokenizer.specialTokens().eos();
-            return eos == SpecialTokens.NONE ? "" : tokenizer.piece(eos);
+            return eos == SpecialTokens.NONE ? null : tokenizer.piece(eos);
         }
     }
 

@@ -138,6 +138,26 @@ class GgufModelLoaderTest {
         // markup in a rendered conversation becomes its control tokens; in user text it stays text
         assertThat(tokenizer.encodeChatPrompt("<|im_start|>user\nhe<|im_end|>")).startsWith(imStart).endsWith(imEnd);
         assertThat(tokenizer.encodePrompt("<|im_start|>")).doesNotContain(imStart);
+
+        // the file's ChatML template renders a conversation; its markup encodes as the control tokens
+        String rendered = tokenizer.chatTemplate().render(List.of(
+                new io.tandem.model.chat.ChatMessage(io.tandem.model.chat.ChatMessage.Role.USER, "the tea")));
+        assertThat(rendered).isEqualTo("<|im_start|>user\nthe tea<|im_end|>\n<|im_start|>assistant\n");
+        int[] ids = tokenizer.encodeChatPrompt(rendered);
+        assertThat(ids[0]).isEqualTo(imStart);
+        assertThat(ids).contains(imEnd);
+        assertThat(ids[ids.length - 1]).isEqualTo(GgufTestModels.byteCharacters().indexOf("\u010a"));
+    }
+
+    @Test
+    void chatTemplateThatDoesNotCompileNamesTheFileAndKey() throws IOException {
+        Path file = GgufTestModels.rewrite(GgufTestModels.writeLlama(dir, "good.gguf"), dir.resolve("bad-template.gguf"),
+                edit -> edit.set("tokenizer.chat_template", GgufValue.string("{% for m in messages %}{{ m.content }")));
+        LoadedModel model = LoadedModel.load(file, null);
+        GgufException e = catchThrowableOfType(GgufException.class, () -> model.tokenizer().chatTemplate());
+        assertThat(e.getMessage()).startsWith(file.toString()).contains("'tokenizer.chat_template'");
+        assertThat(LoadedModel.load(GgufTestModels.writeLlama(dir, "plain.gguf"), null).tokenizer().chatTemplate())
+                .isSameAs(io.tandem.model.chat.ChatTemplate.PLAIN);
     }
 
     // ---------------------------------------------------------------- llama row order
