@@ -38,7 +38,7 @@ final class BenchCommand implements Callable<Integer> {
     private static final Pattern PLAIN = Pattern.compile("[A-Za-z0-9_./:=,@%+-]+");
 
     @Option(names = "--model", paramLabel = "PATH",
-            description = "llama2.c checkpoint to measure. Default: the embedded stories260K.")
+            description = "GGUF file or llama2.c checkpoint to measure. Default: the embedded stories260K.")
     Path model;
 
     @Option(names = "--shape", paramLabel = "NAME",
@@ -162,7 +162,7 @@ final class BenchCommand implements Callable<Integer> {
             return ModelShapes.shape(shape).name() + " (random)";
         }
         if (model != null) {
-            return model.getFileName().toString().replaceFirst("\\.bin$", "");
+            return model.getFileName().toString().replaceFirst("\\.(bin|gguf)$", "");
         }
         return LoadedModel.EMBEDDED_NAME;
     }

@@ -2,6 +2,7 @@ package io.tandem.cli;
 
 import io.tandem.model.engine.EngineOptions;
 import io.tandem.model.engine.LoadedModel;
+import io.tandem.model.engine.ModelTokenizer;
 import io.tandem.model.export.ExportIndex;
 import io.tandem.model.export.ModelExporter;
 import java.io.PrintWriter;
@@ -56,7 +57,9 @@ final class ExportCommand implements Callable<Integer> {
         stdout.printf("  %12d  %s%n", index.totalBytes(), "bytes in all, indexed in "
                 + result.directory().resolve(ExportIndex.FILE_NAME));
         if (index.tokenizer() == null) {
-            stdout.println("  (no tokenizer copied: its file could not be re-read unchanged; pass --tokenizer when using the export)");
+            stdout.println(model.tokenizer() instanceof ModelTokenizer.Gguf
+                    ? "  (no tokenizer exported: a GGUF model's tokenizer stays in its .gguf file)"
+                    : "  (no tokenizer copied: its file could not be re-read unchanged; pass --tokenizer when using the export)");
         }
         stdout.flush();
         return 0;

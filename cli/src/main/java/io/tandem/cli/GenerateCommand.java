@@ -1,8 +1,11 @@
 package io.tandem.cli;
 
+import io.tandem.model.chat.ChatMessage;
+import io.tandem.model.chat.ChatTemplateException;
 import io.tandem.model.engine.Engine;
 import io.tandem.model.engine.EngineOptions;
 import io.tandem.model.engine.LoadedModel;
+import io.tandem.model.engine.ModelTokenizer;
 import io.tandem.model.generate.GenerationListener;
 import io.tandem.model.generate.GenerationRequest;
 import io.tandem.model.generate.GenerationResult;
@@ -30,6 +33,12 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--prompt", paramLabel = "TEXT", defaultValue = "",
             description = "Text to continue (default: none, start from BOS).")
     String prompt;
+
+    @Option(names = "--chat", paramLabel = "TEXT",
+            description = "A user message to answer instead of a prompt to continue: rendered with the model's chat "
+                    + "template (a GGUF file's tokenizer.chat_template; plain text for models without one), and only "
+                    + "the answer is printed.")
+    String chat;
 
     @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "256",
             description = "Tokens to generate at most (default: ${DEFAULT-VALUE}).")
@@ -72,12 +81,16 @@ final class GenerateCommand implements Callable<Integer> {
         }
         SamplingParams sampling = ModelOptions.argument("sampling", () -> new SamplingParams(temperature, topP, topK,
                 seed == null ? OptionalLong.empty() : OptionalLong.of(seed)));
+        if (chat != null && !prompt.isEmpty()) {
+            throw new IllegalArgumentException("--chat and --prompt: give one or the other");
+        }
         LoadedModel model = modelOptions.load();
         EngineOptions engineOptions = modelOptions.engineOptions(split, model);
-        int[] promptIds = model.encodePrompt(prompt);
+        int[] promptIds = chat == null ? model.encodePrompt(prompt) : chatPrompt(model);
         int context = model.weights().config().contextLength();
         if (promptIds.length >= context) {
-            throw new IllegalArgumentException("--prompt: " + new PromptTooLongException(promptIds.length, context).getMessage());
+            throw new IllegalArgumentException((chat == null ? "--prompt: " : "--chat: ")
+                    + new PromptTooLongException(promptIds.length, context).getMessage());
         }
         GenerationRequest request = ModelOptions.argument("--stop",
                 () -> new GenerationRequest(promptIds, maxTokens, stops, sampling));
@@ -86,7 +99,7 @@ final class GenerateCommand implements Callable<Integer> {
                 out.print(text);
                 out.flush();
             });
-            if (!ids) {
+            if (!ids && chat == null) {
                 out.print(prompt);
                 out.flush();
             }
@@ -103,5 +116,17 @@ final class GenerateCommand implements Callable<Integer> {
             err.flush();
         }
         return 0;
+    }
+
+    /** The user message rendered by the model's chat template, its markup encoded as the model's special tokens. */
+    private int[] chatPrompt(LoadedModel model) {
+        ModelTokenizer tokenizer = model.tokenizer();
+        String rendered;
+        try {
+            rendered = tokenizer.chatTemplate().render(List.of(new ChatMessage(ChatMessage.Role.USER, chat)));
+        } catch (ChatTemplateException e) {
+            throw new IllegalStateException(tokenizer.source() + ": " + e.getMessage(), e);
+        }
+        return tokenizer.encodeChatPrompt(rendered);
     }
 }

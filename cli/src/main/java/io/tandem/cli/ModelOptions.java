@@ -15,11 +15,14 @@ import picocli.CommandLine.Option;
 final class ModelOptions {
 
     @Option(names = "--model", paramLabel = "PATH",
-            description = "llama2.c checkpoint (v0, v1, or v2 Q8_0). Default: the embedded stories260K.")
+            description = "GGUF file (llama or qwen2 architecture; its tokenizer and chat template come with it) or "
+                    + "llama2.c checkpoint (v0, v1, or v2 Q8_0), told apart by the file's first bytes. "
+                    + "Default: the embedded stories260K.")
     Path model;
 
     @Option(names = "--tokenizer", paramLabel = "PATH",
-            description = "llama2.c tokenizer.bin. Default: tokenizer.bin beside --model, else the embedded one.")
+            description = "llama2.c tokenizer.bin for a llama2.c checkpoint. Default: tokenizer.bin beside --model, "
+                    + "else the embedded one.")
     Path tokenizer;
 
     @Option(names = "--weights", paramLabel = "fp32|int8|int4", defaultValue = "fp32",
@@ -44,7 +47,7 @@ final class ModelOptions {
     List<String> providers;
 
     LoadedModel load() throws IOException {
-        return model == null ? LoadedModel.embedded() : LoadedModel.llama2c(model, tokenizer);
+        return model == null ? LoadedModel.embedded() : LoadedModel.load(model, tokenizer);
     }
 
     /** Parses the options, checking the split point against the model's layers. */

@@ -1,8 +1,7 @@
 package io.tandem.cli;
 
-import io.tandem.model.checkpoint.CheckpointException;
+import io.tandem.model.ModelFileException;
 import io.tandem.model.manifest.ManifestMismatchException;
-import io.tandem.model.tokenizer.TokenizerException;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -13,7 +12,8 @@ import picocli.CommandLine.Command;
 /** {@code bin/tandem}: the command line. Each subcommand is its own class. */
 @Command(name = "tandem", mixinStandardHelpOptions = true, version = "tandem 0.1.0",
         description = "Hybrid edge-cloud LLM inference.",
-        subcommands = {GenerateCommand.class, ExportCommand.class, BenchCommand.class, LoadTestCommand.class})
+        subcommands = {GenerateCommand.class, ConvertCommand.class, ExportCommand.class, BenchCommand.class,
+                LoadTestCommand.class})
 public final class TandemCli implements Runnable {
 
     /** Exit status for a usage error (bad option or value). */
@@ -62,7 +62,7 @@ public final class TandemCli implements Runnable {
         if (e instanceof IOException io) {
             return io.getMessage() == null ? io.toString() : io.getMessage();
         }
-        if (e instanceof CheckpointException || e instanceof TokenizerException
+        if (e instanceof ModelFileException
                 || e instanceof IllegalArgumentException || e instanceof IllegalStateException) {
             return e.getMessage();
         }

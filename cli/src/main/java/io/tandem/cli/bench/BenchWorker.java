@@ -1,6 +1,7 @@
 package io.tandem.cli.bench;
 
 import io.tandem.model.checkpoint.Llama2cCheckpointReader;
+import io.tandem.model.engine.LoadedModel;
 import io.tandem.model.generate.DecoderPipeline;
 import io.tandem.model.generate.LocalPipeline;
 import io.tandem.model.llama.LlamaConfig;
@@ -10,6 +11,7 @@ import io.tandem.model.llama.RandomWeights;
 import io.tandem.model.onnx.DecoderGraphBuilder;
 import io.tandem.model.onnx.GraphSpec;
 import io.tandem.model.onnx.OnnxModel;
+import io.tandem.model.onnx.WeightSource;
 import io.tandem.model.runtime.GraphSession;
 import io.tandem.model.runtime.RuntimeOptions;
 import io.tandem.model.sampling.Sampler;
@@ -53,7 +55,8 @@ public final class BenchWorker {
 
     static BenchResult run(BenchConfig config) throws IOException {
         long start = System.nanoTime();
-        LlamaWeights weights = load(config);
+        Weights source = load(config);
+        LlamaWeights weights = source.weights();
         LlamaConfig llama = weights.config();
         int needed = config.promptTokens() + config.decodeTokens();
         if (needed > llama.contextLength()) {
@@ -61,7 +64,8 @@ public final class BenchWorker {
                     + config.decodeTokens() + " exceed the model's context of " + llama.contextLength() + " tokens");
         }
         GraphSpec spec = GraphSpec.whole(llama, config.precision(), config.flavour());
-        OnnxModel graph = DecoderGraphBuilder.build(weights, spec);
+        OnnxModel graph = DecoderGraphBuilder.build(weights, spec, source.stored());
+        source = null;
         GraphSession session = GraphSession.open(graph, spec, llama, RuntimeOptions.threads(config.threads()));
         // From here on only ONNX Runtime holds the weights.
         weights = null;
@@ -100,15 +104,25 @@ public final class BenchWorker {
         }
     }
 
-    static LlamaWeights load(BenchConfig config) throws IOException {
+    /** The weights to benchmark and how the file stored them (a GGUF file's Q4_0/Q8_0 blocks go to the graph as they are). */
+    record Weights(LlamaWeights weights, WeightSource stored) {
+    }
+
+    static Weights load(BenchConfig config) throws IOException {
         String source = config.source();
         if (source.equals(BenchConfig.EMBEDDED)) {
-            return Llama2cCheckpointReader.embedded().weights();
+            return new Weights(Llama2cCheckpointReader.embedded().weights(), WeightSource.FP32);
         }
         if (source.startsWith(BenchConfig.MODEL_PREFIX)) {
-            return Llama2cCheckpointReader.read(Path.of(source.substring(BenchConfig.MODEL_PREFIX.length()))).weights();
+            Path file = Path.of(source.substring(BenchConfig.MODEL_PREFIX.length()));
+            if (LoadedModel.isGguf(file)) {
+                LoadedModel gguf = LoadedModel.gguf(file);
+                return new Weights(gguf.weights(), gguf.weightSource());
+            }
+            return new Weights(Llama2cCheckpointReader.read(file).weights(), WeightSource.FP32);
         }
-        return RandomWeights.create(ModelShapes.config(source.substring(BenchConfig.SHAPE_PREFIX.length())), config.seed());
+        return new Weights(RandomWeights.create(ModelShapes.config(source.substring(BenchConfig.SHAPE_PREFIX.length())),
+                config.seed()), WeightSource.FP32);
     }
 
     /** Seeded random prompt ids; a fixed stream apart from the weights' so both stay reproducible. */

@@ -5,8 +5,10 @@ import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /**
- * The local model: a llama2.c checkpoint ({@code path}, with {@code tokenizer}; the embedded
- * stories260K when no path is given), how its graphs are built and how ONNX Runtime runs them.
+ * The local model: a GGUF file ({@code path}; llama or qwen2 architecture, tokenizer and chat template
+ * included) or a llama2.c checkpoint ({@code path}, with {@code tokenizer}), told apart by the file's
+ * first bytes; the embedded stories260K when no path is given. Also how its graphs are built and how
+ * ONNX Runtime runs them.
  * {@code warmupTokens} are generated once at start-up before the service reports ready.
  */
 @ConfigurationProperties("tandem.model")

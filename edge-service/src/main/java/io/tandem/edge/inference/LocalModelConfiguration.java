@@ -51,9 +51,10 @@ public class LocalModelConfiguration {
         long start = System.nanoTime();
         LoadedModel loaded;
         try {
+            // a GGUF file (told apart by its first bytes) or a llama2.c checkpoint
             loaded = properties.path() == null
                     ? LoadedModel.embedded()
-                    : LoadedModel.llama2c(properties.path(), properties.tokenizer());
+                    : LoadedModel.load(properties.path(), properties.tokenizer());
         } catch (IOException e) {
             throw new UncheckedIOException("tandem.model.path: cannot read " + properties.path() + ": " + e.getMessage(), e);
         }
@@ -67,7 +68,9 @@ public class LocalModelConfiguration {
                     SamplingParams.greedy()));
         }
         long warm = System.nanoTime();
-        ServedModel served = new ServedModel(loaded.name(), loaded.tokenizer(), loaded.weights().config(), engine.manifests());
+        // the model's own chat template (a GGUF file's tokenizer.chat_template), else plain text
+        ServedModel served = new ServedModel(loaded.name(), loaded.tokenizer(), loaded.tokenizer().chatTemplate(),
+                loaded.weights().config(), engine.manifests());
         log.info("model {} ready: {} layers, {} precision, {} flavour; loaded in {} ms, warmed up in {} ms",
                 served.id(), served.config().layers(), options.precision().label(), options.flavour().label(),
                 (loaded_ - start) / 1_000_000, (warm - loaded_) / 1_000_000);

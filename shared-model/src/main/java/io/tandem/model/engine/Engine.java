@@ -16,7 +16,6 @@ import io.tandem.model.onnx.DecoderGraphBuilder;
 import io.tandem.model.onnx.GraphSpec;
 import io.tandem.model.onnx.OnnxModel;
 import io.tandem.model.runtime.GraphSession;
-import io.tandem.model.tokenizer.Llama2cTokenizer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BooleanSupplier;
@@ -34,22 +33,22 @@ public final class Engine implements AutoCloseable {
     private final List<ModelManifest> manifests;
     private final Generator generator;
 
-    private Engine(String modelName, LlamaConfig config, Llama2cTokenizer tokenizer, List<GraphSession> sessions,
+    private Engine(String modelName, LlamaConfig config, ModelTokenizer tokenizer, List<GraphSession> sessions,
                    List<ModelManifest> manifests) {
         tokenizer.requireVocabSize(config.vocabSize());
         this.modelName = modelName;
         this.config = config;
         this.sessions = List.copyOf(sessions);
         this.manifests = List.copyOf(manifests);
-        this.generator = new Generator(Llama2cText.tokenText(tokenizer), Llama2cText.endTokens(tokenizer),
-                config.contextLength(), config.vocabSize());
+        this.generator = new Generator(tokenizer.tokenText(), tokenizer.endTokens(), config.contextLength(),
+                config.vocabSize());
     }
 
     /**
      * An engine over sessions opened elsewhere (an export read back from disk), one per partition
      * in layer order. It owns the sessions from now on; on failure they are closed.
      */
-    public static Engine ofSessions(String modelName, Llama2cTokenizer tokenizer, List<GraphSession> sessions,
+    public static Engine ofSessions(String modelName, ModelTokenizer tokenizer, List<GraphSession> sessions,
                                     List<ModelManifest> manifests) {
         try {
             for (int i = 1; i < manifests.size(); i++) {
@@ -78,7 +77,7 @@ public final class Engine implements AutoCloseable {
         List<ModelManifest> manifests = new ArrayList<>();
         try {
             for (GraphSpec spec : partitions(config, options)) {
-                OnnxModel graph = DecoderGraphBuilder.build(model.weights(), spec);
+                OnnxModel graph = DecoderGraphBuilder.build(model.weights(), spec, model.weightSource());
                 ModelManifest manifest = manifest(model, spec, graph);
                 if (!manifests.isEmpty()) {
                     manifest.requireContinues(manifests.getLast());
@@ -94,7 +93,8 @@ public final class Engine implements AutoCloseable {
     }
 
     public static ModelManifest manifest(LoadedModel model, GraphSpec spec, OnnxModel graph) {
-        return ModelManifest.of(model.name(), model.sourceFormat(), model.sourceSha256(), model.weights().config(), spec, graph);
+        return ModelManifest.of(model.name(), model.sourceFormat(), model.sourceSha256(), model.weights().config(), spec,
+                graph, model.sourceConversions(spec.precision()));
     }
 
     public String modelName() {

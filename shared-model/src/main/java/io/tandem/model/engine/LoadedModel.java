@@ -3,30 +3,77 @@ package io.tandem.model.engine;
 import io.tandem.model.checkpoint.Checkpoint;
 import io.tandem.model.checkpoint.Llama2cCheckpointReader;
 import io.tandem.model.generate.TokenText;
+import io.tandem.model.gguf.GgufModelLoader;
 import io.tandem.model.llama.LlamaWeights;
+import io.tandem.model.onnx.WeightPrecision;
+import io.tandem.model.onnx.WeightSource;
 import io.tandem.model.tokenizer.Llama2cTokenizer;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Set;
 
 /**
- * A model ready to build graphs from: its weights, where they came from, and its tokenizer.
+ * A model ready to build graphs from: its weights, where they came from and how they were stored, and its
+ * tokenizer.
+ *
+ * @param weightSource how the file stored the weights: blocks a quantized graph can use as they are, and
+ *                     what the manifest says was done to each stored type ({@link WeightSource#FP32} for
+ *                     llama2.c checkpoints)
  */
 public record LoadedModel(String name, LlamaWeights weights, String sourceFormat, String sourceSha256,
-                          Llama2cTokenizer tokenizer) {
+                          ModelTokenizer tokenizer, WeightSource weightSource) {
 
     public static final String EMBEDDED_NAME = "stories260K";
 
+    /** The first bytes of every GGUF file. */
+    private static final byte[] GGUF_MAGIC = {'G', 'G', 'U', 'F'};
+
     public LoadedModel {
+        if (weightSource == null) {
+            throw new IllegalArgumentException("weightSource must be given (WeightSource.FP32 for plain fp32 weights)");
+        }
         tokenizer.requireVocabSize(weights.config().vocabSize());
+    }
+
+    /** A model whose weights are plain fp32 as loaded. */
+    public LoadedModel(String name, LlamaWeights weights, String sourceFormat, String sourceSha256,
+                       ModelTokenizer tokenizer) {
+        this(name, weights, sourceFormat, sourceSha256, tokenizer, WeightSource.FP32);
     }
 
     /** The default model that ships inside Tandem: stories260K with its 512-token vocabulary. */
     public static LoadedModel embedded() {
         Checkpoint checkpoint = Llama2cCheckpointReader.embedded();
         return new LoadedModel(EMBEDDED_NAME, checkpoint.weights(), checkpoint.sourceFormat(), checkpoint.sha256(),
-                Llama2cTokenizer.embedded());
+                new ModelTokenizer.Llama2c(Llama2cTokenizer.embedded()));
+    }
+
+    /**
+     * A model file of either format, told apart by its first bytes: a GGUF file (which carries its
+     * tokenizer; {@code tokenizerFile} must then be null), else a llama2.c checkpoint. A file named
+     * {@code .gguf} is read as GGUF whatever its first bytes, so that a damaged one is reported as a bad
+     * GGUF file rather than as a strange checkpoint.
+     */
+    public static LoadedModel load(Path model, Path tokenizerFile) throws IOException {
+        if (isGguf(model) || model.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".gguf")) {
+            if (tokenizerFile != null) {
+                throw new IllegalArgumentException(model + " is a GGUF file, which carries its own tokenizer: "
+                        + "leave the tokenizer (" + tokenizerFile + ") out");
+            }
+            return gguf(model);
+        }
+        return llama2c(model, tokenizerFile);
+    }
+
+    /** Whether the file starts with the GGUF magic. */
+    public static boolean isGguf(Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            return Arrays.equals(in.readNBytes(GGUF_MAGIC.length), GGUF_MAGIC);
+        }
     }
 
     /**
@@ -43,19 +90,33 @@ public record LoadedModel(String name, LlamaWeights weights, String sourceFormat
             tokenizer = Files.isRegularFile(beside) ? Llama2cTokenizer.load(beside) : Llama2cTokenizer.embedded();
         }
         String name = model.getFileName().toString().replaceFirst("\\.bin$", "");
-        return new LoadedModel(name, checkpoint.weights(), checkpoint.sourceFormat(), checkpoint.sha256(), tokenizer);
+        return new LoadedModel(name, checkpoint.weights(), checkpoint.sourceFormat(), checkpoint.sha256(),
+                new ModelTokenizer.Llama2c(tokenizer));
     }
 
-    /** Prompt ids as llama2.c builds them: BOS, then the text with its dummy-prefix space. */
+    /** A GGUF file (llama or qwen2 architecture) with the tokenizer in its metadata. */
+    public static LoadedModel gguf(Path model) throws IOException {
+        GgufModelLoader.GgufModel gguf = GgufModelLoader.load(model);
+        String name = model.getFileName().toString().replaceFirst("\\.gguf$", "");
+        return new LoadedModel(name, gguf.weights(), gguf.sourceFormat(), gguf.sha256(),
+                new ModelTokenizer.Gguf(gguf.tokenizer(), model.toString()), gguf.weightSource());
+    }
+
+    /** Prompt ids from user text, as the model's tokenizer makes them (BOS first where the model wants it). */
     public int[] encodePrompt(String text) {
-        return tokenizer.encode(text, true, false);
+        return tokenizer.encodePrompt(text);
     }
 
     public Set<Integer> endTokens() {
-        return Llama2cText.endTokens(tokenizer);
+        return tokenizer.endTokens();
     }
 
     public TokenText tokenText() {
-        return Llama2cText.tokenText(tokenizer);
+        return tokenizer.tokenText();
+    }
+
+    /** What each stored tensor type went through in a graph of {@code precision}, for the manifest. */
+    public List<String> sourceConversions(WeightPrecision precision) {
+        return weightSource.conversions(weights, precision);
     }
 }

@@ -67,7 +67,7 @@ public final class Partitions implements AutoCloseable {
             GraphSpec spec = GraphSpec.whole(config(), options.precision(), options.flavour())
                     .withActivations(options.activations())
                     .withRange(first, end);
-            OnnxModel graph = DecoderGraphBuilder.build(model.weights(), spec);
+            OnnxModel graph = DecoderGraphBuilder.build(model.weights(), spec, model.weightSource());
             range = new Range(GraphSession.open(graph, spec, config(), options.runtime()),
                     Engine.manifest(model, spec, graph));
             built.put(key, range);

@@ -1,6 +1,7 @@
 package io.tandem.model.export;
 
 import io.tandem.model.engine.Engine;
+import io.tandem.model.engine.ModelTokenizer;
 import io.tandem.model.llama.LlamaConfig;
 import io.tandem.model.manifest.ManifestMismatchException;
 import io.tandem.model.manifest.ModelManifest;
@@ -191,6 +192,6 @@ public final class ExportedModel {
             sessions.forEach(GraphSession::close);
             throw e;
         }
-        return Engine.ofSessions(index.modelName(), tokenizer, sessions, manifests);
+        return Engine.ofSessions(index.modelName(), new ModelTokenizer.Llama2c(tokenizer), sessions, manifests);
     }
 }

@@ -3,6 +3,7 @@ package io.tandem.model.export;
 import io.tandem.model.engine.Engine;
 import io.tandem.model.engine.EngineOptions;
 import io.tandem.model.engine.LoadedModel;
+import io.tandem.model.engine.ModelTokenizer;
 import io.tandem.model.llama.LlamaConfig;
 import io.tandem.model.manifest.ModelManifest;
 import io.tandem.model.onnx.DecoderGraphBuilder;
@@ -129,7 +130,7 @@ public final class ModelExporter {
         List<ExportIndex.ExportedFile> files = new ArrayList<>();
         ModelManifest previous = null;
         for (GraphSpec spec : specs) {
-            OnnxModel graph = DecoderGraphBuilder.build(model.weights(), spec);
+            OnnxModel graph = DecoderGraphBuilder.build(model.weights(), spec, model.weightSource());
             ModelManifest manifest = Engine.manifest(model, spec, graph);
             if (previous != null) {
                 manifest.requireContinues(previous);
@@ -154,7 +155,9 @@ public final class ModelExporter {
         }
 
         String tokenizer = null;
-        Optional<byte[]> tokenizerBytes = tokenizerBytes(model.tokenizer());
+        // a llama2.c tokenizer.bin is copied; a GGUF model's tokenizer lives in its metadata and is not exported yet
+        Optional<byte[]> tokenizerBytes = model.tokenizer() instanceof ModelTokenizer.Llama2c llama2c
+                ? tokenizerBytes(llama2c.tokenizer()) : Optional.empty();
         if (tokenizerBytes.isPresent()) {
             Path file = root.resolve(TOKENIZER_FILE);
             Files.write(file, tokenizerBytes.get());

@@ -4,7 +4,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
- * ggml's block formats: dequantization of F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q5_K and Q6_K to floats,
+ * ggml's block formats: dequantization of F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K to floats,
  * and the reference quantizers for Q8_0 and Q4_0 ({@code quantize_row_q8_0_ref}, {@code quantize_row_q4_0_ref}
  * in ggml-quants.c), bit for bit, so files written here load in llama.cpp as if its own tools wrote them.
  *
@@ -13,6 +13,10 @@ import java.nio.ByteOrder;
  *   <li>Q4_0 (32 values, 18 bytes): d, 16 bytes of nibbles; value j is low nibble of byte j, value j+16 the
  *       high nibble; x = (q - 8) * d.</li>
  *   <li>Q4_1 (32, 20): d, m, nibbles as Q4_0; x = q * d + m.</li>
+ *   <li>Q5_0 (32, 22): d, 4 bytes of fifth bits (a little-endian uint32 qh), nibbles as Q4_0; the fifth bit
+ *       of value j is bit j of qh, that of value j+16 bit j+16; x = (q - 16) * d. Q4_K_M files of models whose
+ *       width is not a multiple of 256 (Qwen2.5-0.5B) fall back to it.</li>
+ *   <li>Q5_1 (32, 24): d, m, qh, nibbles as Q5_0; x = q * d + m.</li>
  *   <li>Q8_0 (32, 34): d, 32 int8; x = q * d.</li>
  *   <li>Q4_K (256, 144): d, dmin, 12 bytes of eight 6-bit scales and mins, 128 bytes of nibbles. Each 64
  *       values share 32 bytes: the first 32 values are low nibbles, the next 32 high nibbles, each half
@@ -72,6 +76,8 @@ public final class GgmlQuants {
             case Q8_0 -> blocks(type, src, srcOffset, dst, dstOffset, blocks, GgmlQuants::q8_0);
             case Q4_0 -> blocks(type, src, srcOffset, dst, dstOffset, blocks, GgmlQuants::q4_0);
             case Q4_1 -> blocks(type, src, srcOffset, dst, dstOffset, blocks, GgmlQuants::q4_1);
+            case Q5_0 -> blocks(type, src, srcOffset, dst, dstOffset, blocks, GgmlQuants::q5_0);
+            case Q5_1 -> blocks(type, src, srcOffset, dst, dstOffset, blocks, GgmlQuants::q5_1);
             case Q4_K -> blocks(type, src, srcOffset, dst, dstOffset, blocks, GgmlQuants::q4_K);
             case Q5_K -> blocks(type, src, srcOffset, dst, dstOffset, blocks, GgmlQuants::q5_K);
             case Q6_K -> blocks(type, src, srcOffset, dst, dstOffset, blocks, GgmlQuants::q6_K);
@@ -119,6 +125,31 @@ public final class GgmlQuants {
             int q = src.get(p + 4 + j) & 0xFF;
             dst[o + j] = (q & 0xF) * d + m;
             dst[o + j + QK / 2] = (q >>> 4) * d + m;
+        }
+    }
+
+    private static void q5_0(ByteBuffer src, int p, float[] dst, int o) {
+        float d = Float.float16ToFloat(src.getShort(p));
+        int qh = src.getInt(p + 2);
+        for (int j = 0; j < QK / 2; j++) {
+            int q = src.get(p + 6 + j) & 0xFF;
+            int x0 = ((q & 0xF) | (((qh >>> j) << 4) & 0x10)) - 16;
+            int x1 = ((q >>> 4) | ((qh >>> (j + 12)) & 0x10)) - 16;
+            dst[o + j] = x0 * d;
+            dst[o + j + QK / 2] = x1 * d;
+        }
+    }
+
+    private static void q5_1(ByteBuffer src, int p, float[] dst, int o) {
+        float d = Float.float16ToFloat(src.getShort(p));
+        float m = Float.float16ToFloat(src.getShort(p + 2));
+        int qh = src.getInt(p + 4);
+        for (int j = 0; j < QK / 2; j++) {
+            int q = src.get(p + 8 + j) & 0xFF;
+            int x0 = (q & 0xF) | (((qh >>> j) << 4) & 0x10);
+            int x1 = (q >>> 4) | ((qh >>> (j + 12)) & 0x10);
+            dst[o + j] = x0 * d + m;
+            dst[o + j + QK / 2] = x1 * d + m;
         }
     }
 

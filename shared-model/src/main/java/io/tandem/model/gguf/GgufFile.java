@@ -171,7 +171,7 @@ public final class GgufFile implements AutoCloseable {
         GgmlType type = tensor.type();
         if (!type.canDequantize()) {
             throw new GgufException(Problem.UNSUPPORTED, source(), "tensor '" + tensor.name() + "' has type " + type
-                    + ", which this reader cannot dequantize (it reads F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q5_K and Q6_K)");
+                    + ", which this reader cannot dequantize (it reads F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K)");
         }
         long rows = tensor.rowCount();
         if (firstRow < 0 || rowCount < 0 || firstRow > rows || rowCount > rows - firstRow) {

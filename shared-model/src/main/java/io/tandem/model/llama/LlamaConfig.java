@@ -1,5 +1,7 @@
 package io.tandem.model.llama;
 
+import java.util.List;
+
 /**
  * Architecture dimensions of a Llama-family decoder. Everything the graph builder and the
  * reference forward pass need to know about shapes and constants lives here.
@@ -17,6 +19,9 @@ package io.tandem.model.llama;
  * @param ropeLayout    which dimensions rotate together
  * @param tiedClassifier whether the classifier reuses the token embedding
  * @param qkvBias       whether Q, K and V projections carry a bias (qwen2)
+ * @param ropeFrequencyFactors one divisor per rotation pair of a head ({@code headDim / 2} values) for the
+ *                      rotary frequencies, as Llama 3.1+ files carry them ({@code rope_freqs.weight}) for
+ *                      their long-context scaling; empty for plain RoPE
  */
 public record LlamaConfig(
         String architecture,
@@ -31,7 +36,16 @@ public record LlamaConfig(
         float ropeTheta,
         RopeLayout ropeLayout,
         boolean tiedClassifier,
-        boolean qkvBias) {
+        boolean qkvBias,
+        List<Float> ropeFrequencyFactors) {
+
+    /** A model with plain RoPE (no frequency factors). */
+    public LlamaConfig(String architecture, int dim, int hiddenDim, int layers, int heads, int kvHeads, int vocabSize,
+                       int contextLength, float normEps, float ropeTheta, RopeLayout ropeLayout, boolean tiedClassifier,
+                       boolean qkvBias) {
+        this(architecture, dim, hiddenDim, layers, heads, kvHeads, vocabSize, contextLength, normEps, ropeTheta,
+                ropeLayout, tiedClassifier, qkvBias, List.of());
+    }
 
     public LlamaConfig {
         if (architecture == null || architecture.isBlank()) {
@@ -58,6 +72,19 @@ public record LlamaConfig(
         }
         if (ropeLayout == null) {
             throw new IllegalArgumentException("ropeLayout must be given");
+        }
+        // manifests written before the factors existed read them as null
+        ropeFrequencyFactors = ropeFrequencyFactors == null ? List.of() : List.copyOf(ropeFrequencyFactors);
+        if (!ropeFrequencyFactors.isEmpty()) {
+            if (ropeFrequencyFactors.size() != dim / heads / 2) {
+                throw new IllegalArgumentException(ropeFrequencyFactors.size() + " RoPE frequency factors for "
+                        + dim / heads / 2 + " rotation pairs per head");
+            }
+            for (float factor : ropeFrequencyFactors) {
+                if (!(factor > 0) || Float.isInfinite(factor)) {
+                    throw new IllegalArgumentException("RoPE frequency factor " + factor + " must be positive and finite");
+                }
+            }
         }
     }
 

@@ -10,6 +10,7 @@ import io.tandem.model.onnx.WeightPrecision;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.SerializationFeature;
 import tools.jackson.databind.json.JsonMapper;
@@ -17,7 +18,10 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * Everything needed to rebuild one graph exactly and to tell whether two partitions belong
  * together: the source weights (sha256 and format), the architecture, the layer range, precision
- * and quantization, flavour, builder version and the graph's own hash.
+ * and quantization, flavour, builder version and the graph's own hash. {@code sourceConversions}
+ * says what each stored tensor type of a quantized source (GGUF) went through on its way into the
+ * graph, e.g. {@code "Q4_0 -> int4, stored blocks used as they are: 168 projections"}; it is empty
+ * for fp32 sources and absent from manifests written before it existed.
  */
 public record ModelManifest(
         int manifestVersion,
@@ -37,7 +41,12 @@ public record ModelManifest(
         String attentionKernel,
         String builderVersion,
         int onnxOpset,
-        String graphSha256) {
+        String graphSha256,
+        List<String> sourceConversions) {
+
+    public ModelManifest {
+        sourceConversions = sourceConversions == null ? List.of() : List.copyOf(sourceConversions);
+    }
 
     public static final int VERSION = 1;
     private static final JsonMapper JSON = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build();
@@ -48,6 +57,11 @@ public record ModelManifest(
 
     public static ModelManifest of(String modelName, String sourceFormat, String sourceSha256, LlamaConfig config,
                                    GraphSpec spec, OnnxModel graph) {
+        return of(modelName, sourceFormat, sourceSha256, config, spec, graph, List.of());
+    }
+
+    public static ModelManifest of(String modelName, String sourceFormat, String sourceSha256, LlamaConfig config,
+                                   GraphSpec spec, OnnxModel graph, List<String> sourceConversions) {
         WeightPrecision p = spec.precision();
         Quantization q = p.quantized()
                 ? new Quantization(p.bits(), WeightPrecision.BLOCK_SIZE, p.zeroPoint(), p == WeightPrecision.INT4
@@ -60,7 +74,7 @@ public record ModelManifest(
                 spec.endsWithLogits(config) ? GraphNames.LOGITS : GraphNames.HIDDEN_OUT,
                 spec.allPositionLogits(), p.label(), spec.activations().label(), q, spec.flavour().label(),
                 DecoderOps.attentionKernel(spec.flavour(), config).name().toLowerCase(java.util.Locale.ROOT),
-                GraphVersion.BUILDER_VERSION, OnnxModel.ONNX_OPSET, graph.sha256());
+                GraphVersion.BUILDER_VERSION, OnnxModel.ONNX_OPSET, graph.sha256(), sourceConversions);
     }
 
     /**

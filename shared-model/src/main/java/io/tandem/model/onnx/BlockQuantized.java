@@ -1,6 +1,7 @@
 package io.tandem.model.onnx;
 
 import io.tandem.model.llama.Matrix;
+import java.util.List;
 
 /**
  * A weight quantized in blocks along its input dimension, the layout ONNX Runtime's MatMulNBits
@@ -53,6 +54,34 @@ public record BlockQuantized(WeightPrecision precision, int rows, int cols, byte
             }
         }
         return new Matrix(name, rows, cols, data);
+    }
+
+    /**
+     * The rows of {@code parts} one after another: a fused projection (QKV, gate/up) from its pieces. Blocks
+     * never span rows, so this equals quantizing the stacked fp32 weight, and pieces a file stored already
+     * quantized keep their codes.
+     */
+    public static BlockQuantized stackRows(List<BlockQuantized> parts) {
+        BlockQuantized first = parts.getFirst();
+        int rows = 0;
+        for (BlockQuantized part : parts) {
+            if (part.precision != first.precision || part.cols != first.cols) {
+                throw new IllegalArgumentException("cannot stack a " + part.precision.label() + " " + part.rows + "x"
+                        + part.cols + " weight under a " + first.precision.label() + " one with " + first.cols + " columns");
+            }
+            rows += part.rows;
+        }
+        byte[] codes = new byte[Math.multiplyExact(rows, first.cols)];
+        float[] scales = new float[rows * first.blocksPerRow()];
+        int codeAt = 0;
+        int scaleAt = 0;
+        for (BlockQuantized part : parts) {
+            System.arraycopy(part.codes, 0, codes, codeAt, part.codes.length);
+            System.arraycopy(part.scales, 0, scales, scaleAt, part.scales.length);
+            codeAt += part.codes.length;
+            scaleAt += part.scales.length;
+        }
+        return new BlockQuantized(first.precision, rows, first.cols, codes, scales);
     }
 
     public static BlockQuantized quantize(Matrix w, WeightPrecision precision) {

@@ -22,10 +22,15 @@ public final class DecoderGraphBuilder {
     }
 
     public static OnnxModel build(LlamaWeights weights, GraphSpec spec) {
+        return build(weights, spec, WeightSource.FP32);
+    }
+
+    /** A graph whose quantized weights come from {@code source}'s stored blocks where it has them in the graph's layout. */
+    public static OnnxModel build(LlamaWeights weights, GraphSpec spec, WeightSource source) {
         LlamaConfig config = weights.config();
         spec.requireWithin(config);
         OnnxGraph g = new OnnxGraph("tandem_" + config.architecture() + "_" + spec.firstLayer() + "_" + spec.endLayer());
-        DecoderOps ops = new DecoderOps(g, config, spec.precision(), spec.flavour(), spec.activations());
+        DecoderOps ops = new DecoderOps(g, config, spec.precision(), spec.flavour(), spec.activations(), source);
 
         String residual = spec.takesTokenIds()
                 ? ops.embed(g.input(GraphNames.INPUT_IDS, OnnxGraph.INT64, 1L, GraphNames.SEQUENCE), weights.tokenEmbedding())

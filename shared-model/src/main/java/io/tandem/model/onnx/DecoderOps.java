@@ -10,6 +10,8 @@ import io.tandem.model.llama.Matrix;
 import io.tandem.model.llama.RopeLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The pieces of a Llama decoder as ONNX nodes, in either flavour. Each method takes and returns
@@ -27,14 +29,22 @@ public final class DecoderOps {
     private final WeightPrecision precision;
     private final GraphFlavour flavour;
     private final ActivationPrecision activations;
+    private final WeightSource source;
 
+    /** @param source where quantized weights may come from already quantized (GGUF Q4_0/Q8_0 blocks) */
     public DecoderOps(OnnxGraph graph, LlamaConfig config, WeightPrecision precision, GraphFlavour flavour,
-                      ActivationPrecision activations) {
+                      ActivationPrecision activations, WeightSource source) {
         this.g = graph;
         this.config = config;
         this.precision = precision;
         this.flavour = flavour;
         this.activations = activations;
+        this.source = source;
+    }
+
+    public DecoderOps(OnnxGraph graph, LlamaConfig config, WeightPrecision precision, GraphFlavour flavour,
+                      ActivationPrecision activations) {
+        this(graph, config, precision, flavour, activations, WeightSource.FP32);
     }
 
     /** Pieces that compute exactly what their weights say (fp32 activations). */
@@ -123,11 +133,25 @@ public final class DecoderOps {
 
     /** {@code x W^T} for a weight {@code [out, in]}, in the graph's precision. */
     public String linear(String x, Matrix w) {
+        return linear(x, w.name(), w);
+    }
+
+    /**
+     * {@code x W^T} for the rows of {@code parts} stacked into one weight called {@code name} (a fused
+     * projection). Quantized, each part is quantized on its own (blocks never span rows, so that is the
+     * same as quantizing the stack), which lets parts the file stored in the graph's layout keep their codes.
+     */
+    private String linear(String x, String name, Matrix... parts) {
         if (!precision.quantized()) {
-            return g.op("MatMul", x, g.floats(w.name(), new long[] {w.cols(), w.rows()}, transpose(w)));
+            Matrix w = parts.length == 1 ? parts[0] : stackRows(name, parts);
+            return g.op("MatMul", x, g.floats(name, new long[] {w.cols(), w.rows()}, transpose(w)));
         }
-        BlockQuantized q = BlockQuantized.quantize(w, precision);
-        return flavour == GraphFlavour.FAST ? matMulNBits(x, w.name(), q) : dequantizedMatMul(x, w.name(), q);
+        List<BlockQuantized> quantized = new ArrayList<>(parts.length);
+        for (Matrix part : parts) {
+            quantized.add(source.quantize(part, precision));
+        }
+        BlockQuantized q = quantized.size() == 1 ? quantized.getFirst() : BlockQuantized.stackRows(quantized);
+        return flavour == GraphFlavour.FAST ? matMulNBits(x, name, q) : dequantizedMatMul(x, name, q);
     }
 
     private String matMulNBits(String x, String name, BlockQuantized q) {
@@ -228,8 +252,7 @@ public final class DecoderOps {
     }
 
     private String[] fusedAttention(String x, LayerWeights layer, String pastKey, String pastValue, Positions pos) {
-        Matrix qkv = stackRows(layer.wq().name().replace("wq", "wqkv"), layer.wq(), layer.wk(), layer.wv());
-        String packed = linear(x, qkv);
+        String packed = linear(x, layer.wq().name().replace("wq", "wqkv"), layer.wq(), layer.wk(), layer.wv());
         if (layer.hasQkvBias()) {
             Matrix bias = concatVectors(layer.bq().name().replace("bq", "bqkv"), layer.bq(), layer.bk(), layer.bv());
             packed = g.op("Add", packed, g.floats(bias.name(), new long[] {bias.cols()}, bias.data()));
@@ -309,8 +332,8 @@ public final class DecoderOps {
         String gate;
         String up;
         if (flavour == GraphFlavour.FAST) {
-            Matrix gateUp = stackRows(layer.w1Gate().name().replace("w1", "w13"), layer.w1Gate(), layer.w3Up());
-            String[] split = g.node("", "Split", 2, attrs(i("axis", -1), i("num_outputs", 2)), linear(x, gateUp));
+            String gateUp = linear(x, layer.w1Gate().name().replace("w1", "w13"), layer.w1Gate(), layer.w3Up());
+            String[] split = g.node("", "Split", 2, attrs(i("axis", -1), i("num_outputs", 2)), gateUp);
             gate = split[0];
             up = split[1];
         } else {

@@ -87,6 +87,13 @@ public sealed interface GgufTokenizer permits VocabularyTokenizer {
      */
     byte[] decodeBytes(int[] ids, boolean renderSpecial);
 
+    /**
+     * A streaming decoder for generated tokens that follow {@code previousToken}: the text each token
+     * completes, whole UTF-8 characters only, special tokens left out. A SentencePiece vocabulary drops the
+     * encoder's leading space from a first word that follows BOS, as {@link #decodeBytes} does at the start.
+     */
+    TextStream textStream(int previousToken);
+
     /** {@link #decodeBytes} as text, special tokens left out; bytes that are not valid UTF-8 become U+FFFD. */
     default String decode(int[] ids) {
         return new String(decodeBytes(ids, false), StandardCharsets.UTF_8);

@@ -163,6 +163,17 @@ public final class SpmTokenizer extends VocabularyTokenizer {
         return out.toByteArray();
     }
 
+    /** Right after BOS the first word's piece carries the space the encoder put before the text: drop it. */
+    @Override
+    byte[] streamedPiece(int previous, int token) {
+        byte[] piece = super.streamedPiece(previous, token);
+        if (addSpacePrefix && previous == vocabulary.special().bos() && vocabulary.type(token) == TokenType.NORMAL
+                && piece.length > 0 && piece[0] == ' ') {
+            return java.util.Arrays.copyOfRange(piece, 1, piece.length);
+        }
+        return piece;
+    }
+
     @Override
     public String toString() {
         return "SpmTokenizer[" + vocabulary.source() + ", " + vocabulary.size() + " tokens]";

@@ -18,6 +18,8 @@ abstract sealed class VocabularyTokenizer implements GgufTokenizer permits SpmTo
     final SpecialTokenSplitter splitter;
     /** What each token decodes to (special tokens as their text). */
     final byte[][] decoded;
+    /** The most bytes one token decodes to: the streaming decoder's buffer size. */
+    private final int longestDecoded;
 
     /** @param normalBytes the bytes a NORMAL token's stored text stands for */
     VocabularyTokenizer(GgufVocabulary vocabulary, Function<String, byte[]> normalBytes) {
@@ -36,6 +38,11 @@ abstract sealed class VocabularyTokenizer implements GgufTokenizer permits SpmTo
                 case UNUSED, UNDEFINED -> new byte[0];
             };
         }
+        int longest = 0;
+        for (byte[] bytes : decoded) {
+            longest = Math.max(longest, bytes.length);
+        }
+        this.longestDecoded = longest;
     }
 
     /** BOS, the text's fragments as the subclass encodes them, then EOS, as the vocabulary asks. */
@@ -77,6 +84,19 @@ abstract sealed class VocabularyTokenizer implements GgufTokenizer permits SpmTo
         vocabulary.checkId(id);
         return hidden(id, renderSpecial) ? new byte[0] : decoded[id].clone();
     }
+
+    @Override
+    public TextStream textStream(int previousToken) {
+        return new TextStream(this::streamedPiece, longestDecoded, previousToken);
+    }
+
+    /** The bytes {@code token} adds to generated text after {@code previous}; the array is only read. */
+    byte[] streamedPiece(int previous, int token) {
+        vocabulary.checkId(token);
+        return hidden(token, false) ? EMPTY : decoded[token];
+    }
+
+    private static final byte[] EMPTY = new byte[0];
 
     /** The tokens' bytes in order; SentencePiece overrides it to drop the encoder's leading space. */
     @Override

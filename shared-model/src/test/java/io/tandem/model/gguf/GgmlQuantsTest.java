@@ -117,6 +117,45 @@ class GgmlQuantsTest {
         }
     }
 
+    /** Q5_0/Q5_1 blocks as quantize_row_q5_*_ref packs them: nibbles as Q4_0, fifth bits of values j in qh bit j. */
+    private static ByteBuffer q5Block(int headerBytes, ByteBuffer header, int[] q) {
+        int qh = 0;
+        for (int j = 0; j < 32; j++) {
+            qh |= ((q[j] >> 4) & 1) << j;
+        }
+        ByteBuffer block = le(headerBytes + 4 + 16);
+        block.put(header.array(), 0, headerBytes).putInt(qh);
+        for (int j = 0; j < 16; j++) {
+            block.put((byte) ((q[j] & 0xF) | ((q[j + 16] & 0xF) << 4)));
+        }
+        return block;
+    }
+
+    @Test
+    void q5_0AddsAFifthBitFromQh() {
+        for (int trial = 0; trial < 100; trial++) {
+            short d = randomScale();
+            int[] q = RANDOM.ints(32, 0, 32).toArray();
+            float[] got = dequantize(GgmlType.Q5_0, q5Block(2, le(2).putShort(d), q), 32);
+            for (int i = 0; i < 32; i++) {
+                assertThat(got[i]).isEqualTo((q[i] - 16) * Float.float16ToFloat(d));
+            }
+        }
+    }
+
+    @Test
+    void q5_1AddsTheMinimum() {
+        for (int trial = 0; trial < 100; trial++) {
+            short d = randomScale();
+            short m = randomScale();
+            int[] q = RANDOM.ints(32, 0, 32).toArray();
+            float[] got = dequantize(GgmlType.Q5_1, q5Block(4, le(4).putShort(d).putShort(m), q), 32);
+            for (int i = 0; i < 32; i++) {
+                assertThat(got[i]).isEqualTo(q[i] * Float.float16ToFloat(d) + Float.float16ToFloat(m));
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- K-quants
 
     /** The 12 scale bytes of Q4_K/Q5_K as quantize_row_q4_K_ref packs eight 6-bit scales and mins. */

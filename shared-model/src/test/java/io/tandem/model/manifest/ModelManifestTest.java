@@ -72,7 +72,7 @@ class ModelManifestTest {
         ModelManifest otherWeights = new ModelManifest(cloud.manifestVersion(), cloud.modelName(), cloud.sourceFormat(),
                 "0".repeat(64), cloud.architecture(), cloud.firstLayer(), cloud.endLayer(), cloud.input(), cloud.output(),
                 cloud.allPositionLogits(), cloud.precision(), cloud.activations(), cloud.quantization(), cloud.flavour(), cloud.attentionKernel(),
-                cloud.builderVersion(), cloud.onnxOpset(), cloud.graphSha256());
+                cloud.builderVersion(), cloud.onnxOpset(), cloud.graphSha256(), cloud.sourceConversions());
         assertThatThrownBy(() -> otherWeights.requireContinues(edge)).hasMessageContaining("different weights");
     }
 
