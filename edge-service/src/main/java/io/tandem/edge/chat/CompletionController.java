@@ -21,7 +21,6 @@ import io.tandem.edge.routing.RouteOutcome;
 import io.tandem.edge.routing.RoutingService;
 import io.tandem.model.wire.Mode;
 import org.springframework.beans.factory.ObjectProvider;
-import io.tandem.model.chat.ChatTemplate;
 import io.tandem.model.generate.FinishReason;
 import io.tandem.model.generate.GenerationRequest;
 import io.tandem.model.generate.GenerationResult;
@@ -197,8 +196,19 @@ public class CompletionController {
     }
 
     private GenerationRequest generationRequest(CompletionRequest request) {
-        String prompt = request.chat() ? ChatTemplate.PLAIN.render(request.messages()) : request.prompt();
-        int[] ids = model.encodePrompt(prompt);
+        int[] ids;
+        if (request.chat()) {
+            String rendered;
+            try {
+                rendered = model.renderChat(request.messages());
+            } catch (io.tandem.model.chat.ChatTemplateException e) {
+                // the model's own template refused the conversation (raise_exception), e.g. roles out of order
+                throw ApiProblem.invalid("messages", "the model's chat template refused these messages: " + e.getMessage());
+            }
+            ids = model.encodeChatPrompt(rendered);
+        } else {
+            ids = model.encodePrompt(request.prompt());
+        }
         int context = model.contextLength();
         if (ids.length >= context) {
             throw new ApiProblem(ApiProblem.Kind.CONTEXT_EXCEEDED, request.chat() ? "messages" : "prompt",
