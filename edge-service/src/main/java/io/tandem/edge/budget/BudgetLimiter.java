@@ -10,8 +10,9 @@ import java.util.Optional;
  * Rolling-window spend caps (per hour and per day) on cloud use. A request reserves its estimated
  * cost before it goes to the cloud and is admitted only while the spend plus what requests in
  * flight still hold is under both caps; each step then charges its actual cost, drawing the
- * reservation down, and a request whose reservation is used up must continue locally. So the
- * spend can pass a cap by at most the estimates of the requests in flight, never more.
+ * reservation down. Past its reservation a request may go on only while the caps still have room
+ * for it beside everything held; else it must continue locally. So the spend can pass a cap by at
+ * most the estimates of the requests in flight, never more.
  * Thread-safe; the clock is injected so windows can be tested without waiting.
  */
 public final class BudgetLimiter {
@@ -123,19 +124,30 @@ public final class BudgetLimiter {
         }
 
         /**
-         * Records {@code amount} as spent. Returns false, charging nothing, when the amount would take
-         * the request past its reservation: the caller must stop using the cloud.
+         * Records {@code amount} as spent. Within the reservation a charge always succeeds; past it,
+         * only while the spend, what every request in flight still holds and this amount stay under
+         * both caps. Returns false, charging nothing, otherwise: the caller must stop using the cloud.
          */
         public boolean charge(double amount) {
             if (!(amount >= 0)) {
                 throw new IllegalArgumentException("a charge must be >= 0, was " + amount);
             }
             synchronized (BudgetLimiter.this) {
-                if (released || charged + amount > estimate) {
+                if (released) {
                     return false;
                 }
+                double held = Math.max(0, estimate - charged);
+                if (amount > held) {
+                    long now = clock.millis();
+                    prune(now);
+                    double beyond = amount - held;
+                    if (spent(now, Duration.ofHours(1)) + outstanding + beyond > hourlyCap
+                            || spent(now, Duration.ofDays(1)) + outstanding + beyond > dailyCap) {
+                        return false;
+                    }
+                }
                 charged += amount;
-                outstanding -= amount;
+                outstanding -= held - Math.max(0, estimate - charged);
                 spentTotal += amount;
                 spends.addLast(new Spend(clock.millis(), amount));
                 return true;
@@ -154,7 +166,7 @@ public final class BudgetLimiter {
             synchronized (BudgetLimiter.this) {
                 if (!released) {
                     released = true;
-                    outstanding -= estimate - charged;
+                    outstanding -= Math.max(0, estimate - charged);
                 }
             }
         }

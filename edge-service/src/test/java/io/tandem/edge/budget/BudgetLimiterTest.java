@@ -58,12 +58,24 @@ class BudgetLimiterTest {
     }
 
     @Test
-    void aReservationCannotBeOverdrawnAndReturnsWhatItDidNotSpend() {
-        BudgetLimiter budget = new BudgetLimiter(new SimulatedClock(), 10, 10);
+    void aReservationIsOverdrawnOnlyWhileTheCapsHaveRoom() {
+        BudgetLimiter roomy = new BudgetLimiter(new SimulatedClock(), 10, 10);
+        BudgetLimiter.Reservation slow = roomy.tryReserve(1.0).orElseThrow();
+        assertThat(slow.charge(0.7)).isTrue();
+        assertThat(slow.charge(0.4)).as("past its estimate, with room under the caps").isTrue();
+        assertThat(roomy.outstanding()).isZero();
+        slow.close();
+        assertThat(roomy.outstanding()).isZero();
+        assertThat(roomy.spentTotal()).isCloseTo(1.1, within(1e-12));
+    }
+
+    @Test
+    void aReservationCannotBeOverdrawnPastTheCapAndReturnsWhatItDidNotSpend() {
+        BudgetLimiter budget = new BudgetLimiter(new SimulatedClock(), 1.0, 10);
         BudgetLimiter.Reservation r = budget.tryReserve(1.0).orElseThrow();
         assertThat(budget.outstanding()).isEqualTo(1.0);
         assertThat(r.charge(0.7)).isTrue();
-        assertThat(r.charge(0.4)).as("past the reservation: the request must stop using the cloud").isFalse();
+        assertThat(r.charge(0.4)).as("past the reservation and the cap: the request must stop using the cloud").isFalse();
         assertThat(r.charged()).isEqualTo(0.7);
         assertThat(budget.outstanding()).isCloseTo(0.3, within(1e-12));
         r.close();
