@@ -29,7 +29,9 @@ public enum PreTokenizer {
     /** Llama 3: numbers in groups of up to three digits, newlines kept with the whitespace before them. */
     LLAMA3(true, true, Regexes.LLAMA3),
     /** Qwen 2: as Llama 3 but every digit on its own. */
-    QWEN2(false, false, Regexes.QWEN2);
+    QWEN2(false, false, Regexes.QWEN2),
+    /** SmolLM (and StarCoder, Refact, Command R, CodeShell, EXAONE): every digit on its own, then GPT-2's split. */
+    SMOLLM(false, false, "\\p{N}", Regexes.GPT2);
 
     /** Held apart so that the enum constants can share them (constants cannot read the enum's static fields). */
     private static final class Regexes {
@@ -70,8 +72,9 @@ public enum PreTokenizer {
                  "roberta-bpe", "jina-v1-en", "jina-v2-code", "exaone4" -> GPT2;
             case "llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2" -> LLAMA3;
             case "qwen2", "deepseek-r1-qwen", "megrez", "stablelm2" -> QWEN2;
+            case "smollm", "starcoder", "refact", "command-r", "codeshell", "exaone" -> SMOLLM;
             default -> throw new IllegalArgumentException("pre-tokenizer '" + name + "' is not supported (supported: "
-                    + "default, gpt-2, llama3/llama-bpe, qwen2 and their aliases)");
+                    + "default, gpt-2, llama3/llama-bpe, qwen2, smollm and their aliases)");
         };
     }
 

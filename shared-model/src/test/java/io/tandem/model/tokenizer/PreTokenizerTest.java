@@ -220,6 +220,13 @@ class PreTokenizerTest {
     }
 
     @Test
+    void smollmSplitsEveryDigitThenAsGpt2() {
+        // llama.cpp's SMOLLM chain: \p{N} first (each digit a piece), then GPT-2's expression on the rest
+        assertThat(PreTokenizer.SMOLLM.split("Hello world 42!")).containsExactly("Hello", " world", " ", "4", "2", "!");
+        assertThat(PreTokenizer.GPT2.split("Hello world 42!")).containsExactly("Hello", " world", " 42", "!");
+    }
+
+    @Test
     void namesMapAsInLlamaCpp() {
         assertThat(PreTokenizer.forName(null)).isEqualTo(PreTokenizer.DEFAULT);
         assertThat(PreTokenizer.forName("default")).isEqualTo(PreTokenizer.DEFAULT);
@@ -227,6 +234,7 @@ class PreTokenizerTest {
         assertThat(PreTokenizer.forName("llama-bpe")).isEqualTo(PreTokenizer.LLAMA3);
         assertThat(PreTokenizer.forName("llama3")).isEqualTo(PreTokenizer.LLAMA3);
         assertThat(PreTokenizer.forName("qwen2")).isEqualTo(PreTokenizer.QWEN2);
+        assertThat(PreTokenizer.forName("smollm")).isEqualTo(PreTokenizer.SMOLLM);
         assertThatThrownBy(() -> PreTokenizer.forName("tekken")).hasMessageContaining("'tekken'");
     }
 
