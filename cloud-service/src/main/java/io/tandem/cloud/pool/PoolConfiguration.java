@@ -51,7 +51,7 @@ public class PoolConfiguration {
                 served.add(new Partitions(LoadedModel.embedded(), options));
             }
             for (PoolProperties.ModelEntry entry : properties.models()) {
-                served.add(new Partitions(LoadedModel.llama2c(entry.path(), entry.tokenizer()), options));
+                served.add(new Partitions(LoadedModel.load(entry.path(), entry.tokenizer()), options));
             }
             for (Partitions p : served) {
                 long start = System.nanoTime();
