@@ -31,11 +31,7 @@ final class ChecksummedInput {
     ChecksummedInput(ReadableByteChannel channel, String source) {
         this.channel = channel;
         this.source = source;
-        try {
-            this.sha256 = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every Java platform must provide SHA-256", e);
-        }
+        this.sha256 = io.tandem.model.FileDigest.newSha256();
         buffer.flip(); // empty, in read mode
     }
 

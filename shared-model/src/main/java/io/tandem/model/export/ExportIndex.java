@@ -149,21 +149,9 @@ public record ExportIndex(
         return root.relativize(file).toString().replace(file.getFileSystem().getSeparator(), "/");
     }
 
-    /** sha256 of a file's bytes, streamed: exported weights can be gigabytes. */
+    /** sha256 of a file's bytes, streamed. */
     static String sha256(Path file) throws IOException {
-        MessageDigest digest;
-        try {
-            digest = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is required by every Java platform", e);
-        }
-        try (InputStream in = new DigestInputStream(Files.newInputStream(file), digest)) {
-            byte[] buffer = new byte[1 << 20];
-            while (in.read(buffer) >= 0) {
-                // reading feeds the digest
-            }
-        }
-        return HexFormat.of().formatHex(digest.digest());
+        return io.tandem.model.FileDigest.sha256Hex(file);
     }
 
     private static void requireText(String name, String value) {

@@ -175,10 +175,6 @@ public final class OnnxModel {
     }
 
     static MessageDigest sha256Digest() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is required by every Java platform", e);
-        }
+        return io.tandem.model.FileDigest.newSha256();
     }
 }

@@ -86,20 +86,15 @@ public final class BpeTokenizer extends VocabularyTokenizer {
                 }
             }
             symbols.merge(byRank);
-            for (int i = symbols.first(); i != -1; i = symbols.next(i)) {
-                int id = index.get(text, symbols.start(i), symbols.length(i));
-                if (id >= 0) {
-                    out.add(id);
-                } else {
-                    // llama.cpp then looks up each byte of the spelling on its own and drops what is no token
-                    for (int b = symbols.start(i); b < symbols.start(i) + symbols.length(i); b++) {
-                        int single = index.get(text, b, 1);
-                        if (single >= 0) {
-                            out.add(single);
-                        }
+            // llama.cpp looks up each byte of a spelling that is no token on its own and drops what is no token
+            symbols.emit(index, text, out, (start, length, ids) -> {
+                for (int b = start; b < start + length; b++) {
+                    int single = index.get(text, b, 1);
+                    if (single >= 0) {
+                        ids.add(single);
                     }
                 }
-            }
+            });
         }
 
         /** Writes the byte-level spelling of {@code raw} to {@link #text}, one symbol per raw byte; returns its length. */

@@ -104,16 +104,11 @@ public final class SpmTokenizer extends VocabularyTokenizer {
             }
             symbols.merge(byScore);
             TokenIndex index = vocabulary.index();
-            for (int i = symbols.first(); i != -1; i = symbols.next(i)) {
-                int id = index.get(text, symbols.start(i), symbols.length(i));
-                if (id >= 0) {
-                    out.add(id);
-                } else {
-                    for (int b = symbols.start(i); b < symbols.start(i) + symbols.length(i); b++) {
-                        out.add(byteToken(text[b] & 0xFF));
-                    }
+            symbols.emit(index, text, out, (start, length, ids) -> {
+                for (int b = start; b < start + length; b++) {
+                    ids.add(byteToken(text[b] & 0xFF));
                 }
-            }
+            });
         }
 
         /** A pair merges when the two together are a token; the better its score, the sooner. */

@@ -96,4 +96,22 @@ final class SymbolMerger {
     int length(int i) {
         return length[i];
     }
+
+    /** What to add for a merged symbol the vocabulary lacks: the bytes [start, start + length) of the text. */
+    @FunctionalInterface
+    interface UnknownSymbol {
+        void emit(int start, int length, IntList out);
+    }
+
+    /** Adds each merged symbol's token id in order; a spelling that is no token goes to {@code unknown}. */
+    void emit(TokenIndex index, byte[] text, IntList out, UnknownSymbol unknown) {
+        for (int i = first(); i != -1; i = next(i)) {
+            int id = index.get(text, start(i), length(i));
+            if (id >= 0) {
+                out.add(id);
+            } else {
+                unknown.emit(start(i), length(i), out);
+            }
+        }
+    }
 }

@@ -213,13 +213,7 @@ final class Parser {
         expectOperator("(");
         List<String> parameters = new ArrayList<>();
         List<Expr> defaults = new ArrayList<>();
-        while (!peek().isOperator(")")) {
-            if (!parameters.isEmpty()) {
-                expectOperator(",");
-                if (peek().isOperator(")")) {
-                    break;
-                }
-            }
+        parseSeparated(")", () -> {
             parameters.add(expect(Type.NAME, "a parameter name").text());
             if (peek().isOperator("=")) {
                 next();
@@ -230,8 +224,7 @@ final class Parser {
                 }
                 defaults.add(null);
             }
-        }
-        expectOperator(")");
+        });
         expect(Type.BLOCK_END, "'%}'");
         int outerLoops = loopDepth;
         loopDepth = 0;
@@ -298,26 +291,17 @@ final class Parser {
 
     /** An expression, or several separated by commas (a tuple), as {@code {{ }}} and set accept. */
     private Expr parseTuple() {
-        int line = peek().line();
-        Expr first = parseExpression(true);
-        if (!peek().isOperator(",")) {
-            return first;
-        }
-        List<Expr> items = new ArrayList<>(List.of(first));
-        while (peek().isOperator(",")) {
-            next();
-            if (isTupleEnd()) {
-                break;
-            }
-            items.add(parseExpression(true));
-        }
-        return new TupleExpr(List.copyOf(items), line);
+        return parseTuple(true);
     }
 
     /** The iterable of a for loop: an 'if' after it filters the loop, it is no conditional expression. */
     private Expr parseTupleWithoutConditional() {
+        return parseTuple(false);
+    }
+
+    private Expr parseTuple(boolean allowConditional) {
         int line = peek().line();
-        Expr first = parseExpression(false);
+        Expr first = parseExpression(allowConditional);
         if (!peek().isOperator(",")) {
             return first;
         }
@@ -327,7 +311,7 @@ final class Parser {
             if (isTupleEnd()) {
                 break;
             }
-            items.add(parseExpression(false));
+            items.add(parseExpression(allowConditional));
         }
         return new TupleExpr(List.copyOf(items), line);
     }
@@ -503,33 +487,17 @@ final class Parser {
                     }
                     case "[" -> {
                         List<Expr> items = new ArrayList<>();
-                        while (!peek().isOperator("]")) {
-                            if (!items.isEmpty()) {
-                                expectOperator(",");
-                                if (peek().isOperator("]")) {
-                                    break;
-                                }
-                            }
-                            items.add(parseExpression(true));
-                        }
-                        expectOperator("]");
+                        parseSeparated("]", () -> items.add(parseExpression(true)));
                         return new ListExpr(List.copyOf(items), t.line());
                     }
                     case "{" -> {
                         List<Expr> keys = new ArrayList<>();
                         List<Expr> values = new ArrayList<>();
-                        while (!peek().isOperator("}")) {
-                            if (!keys.isEmpty()) {
-                                expectOperator(",");
-                                if (peek().isOperator("}")) {
-                                    break;
-                                }
-                            }
+                        parseSeparated("}", () -> {
                             keys.add(parseExpression(true));
                             expectOperator(":");
                             values.add(parseExpression(true));
-                        }
-                        expectOperator("}");
+                        });
                         return new DictExpr(List.copyOf(keys), List.copyOf(values), t.line());
                     }
                     default -> {
@@ -616,15 +584,7 @@ final class Parser {
 
     private void parseArguments(List<Expr> args, Map<String, Expr> kwargs) {
         expectOperator("(");
-        boolean first = true;
-        while (!peek().isOperator(")")) {
-            if (!first) {
-                expectOperator(",");
-                if (peek().isOperator(")")) {
-                    break;
-                }
-            }
-            first = false;
+        parseSeparated(")", () -> {
             if (peek().is(Type.NAME) && peekAt(1).isOperator("=")) {
                 String key = next().text();
                 next();
@@ -635,8 +595,26 @@ final class Parser {
                 }
                 args.add(parseExpression(true));
             }
+        });
+    }
+
+    /**
+     * Items separated by commas up to {@code close} (a trailing comma allowed), each read by
+     * {@code item}; consumes {@code close}. Lists, dicts, call arguments and macro parameters.
+     */
+    private void parseSeparated(String close, Runnable item) {
+        boolean first = true;
+        while (!peek().isOperator(close)) {
+            if (!first) {
+                expectOperator(",");
+                if (peek().isOperator(close)) {
+                    break;
+                }
+            }
+            first = false;
+            item.run();
         }
-        expectOperator(")");
+        expectOperator(close);
     }
 
     private Expr parseFilter(Expr node) {

@@ -89,40 +89,20 @@ final class Py {
     }
 
     static String typeName(Object v) {
-        if (v == null) {
-            return "NoneType";
-        }
-        if (v instanceof Undefined) {
-            return "Undefined";
-        }
-        if (v instanceof Boolean) {
-            return "bool";
-        }
-        if (v instanceof Long) {
-            return "int";
-        }
-        if (v instanceof Double) {
-            return "float";
-        }
-        if (v instanceof String) {
-            return "str";
-        }
-        if (v instanceof PyTuple) {
-            return "tuple";
-        }
-        if (v instanceof List<?>) {
-            return "list";
-        }
-        if (v instanceof Map<?, ?>) {
-            return "dict";
-        }
-        if (v instanceof Namespace) {
-            return "Namespace";
-        }
-        if (v instanceof PyCallable) {
-            return "function";
-        }
-        return v.getClass().getSimpleName();
+        return switch (v) {
+            case null -> "NoneType";
+            case Undefined u -> "Undefined";
+            case Boolean b -> "bool";
+            case Long l -> "int";
+            case Double d -> "float";
+            case String s -> "str";
+            case PyTuple t -> "tuple";
+            case List<?> l -> "list";
+            case Map<?, ?> m -> "dict";
+            case Namespace n -> "Namespace";
+            case PyCallable c -> "function";
+            default -> v.getClass().getSimpleName();
+        };
     }
 
     /** Python's {@code str()}: what {@code {{ value }}} prints. */
