@@ -422,7 +422,7 @@ public class CompletionController {
             metrics.request(routeLabel, status);
             metrics.routed(routed.decision(), outcome);
             try {
-                record = RoutingAudit.record(id, arrived, routed, outcome, status, completionTokens,
+                record = RoutingAudit.record(id, audit.device(), arrived, routed, outcome, status, completionTokens,
                         new AuditRecord.Model(model.id(), localModelHash),
                         cloud == null ? null : new AuditRecord.Model(null, cloud.cloudModelHash()),
                         routing.budget(), firstTokenNanos == 0 ? null : (firstTokenNanos - startedNanos) / 1e6,
