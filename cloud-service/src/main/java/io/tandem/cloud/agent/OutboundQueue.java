@@ -9,7 +9,8 @@ import reactor.util.concurrent.Queues;
  * The frames waiting to go to one agent, bounded in count and bytes: Netty takes them as fast as
  * the socket drains, so they only pile up for an agent that does not read, and {@link #offer}
  * refuses once the bounds are reached instead of growing the heap. Queued bytes also add up in a
- * total over all connections, for the metric.
+ * total over all connections, for the metric. The frame bound is rounded up to a power of two
+ * (at least 8), as Reactor's bounded queues are.
  */
 final class OutboundQueue {
 

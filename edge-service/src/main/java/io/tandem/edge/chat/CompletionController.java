@@ -135,9 +135,10 @@ public class CompletionController {
                 .doOnError(e -> exchange.finish("error"))
                 .filter(e -> e instanceof InferenceEvent.Finished)
                 .cast(InferenceEvent.Finished.class)
+                // before next(), which cancels upstream as it takes the item: that cancel is no client leaving
+                .doOnNext(finished -> exchange.finish("ok"))
                 .next()
                 .map(finished -> {
-                    exchange.finish("ok");
                     Map<String, Object> body = request.chat()
                             ? chatCompletion(exchange, finished.result())
                             : textCompletion(exchange, finished.result());
