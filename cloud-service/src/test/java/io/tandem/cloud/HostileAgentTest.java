@@ -261,6 +261,7 @@ class HostileAgentTest extends CloudTestBase {
                 Thread.sleep(1000);
             }
             assertError(reply, SessionError.IDLE_TIMEOUT, "maximum lifetime of 5 s");
+            assertThat(registry.find("tandem.cloud.sessions.lease.expired").counter().count()).isGreaterThanOrEqualTo(1.0);
             assertThat((System.nanoTime() - start) / 1_000_000).isBetween(4500L, 9000L);
         }
         awaitTrue(() -> limits.open() == 0, "sessions closed");

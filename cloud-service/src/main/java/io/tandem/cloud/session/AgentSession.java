@@ -89,8 +89,13 @@ final class AgentSession {
 
     /** The session reached the maximum lifetime: its slot goes back however busy it is. */
     void expireLease() {
-        executor.execute(() -> fail(SessionError.IDLE_TIMEOUT, "the session reached its maximum lifetime of "
-                + context.maxLifetime().toSeconds() + " s; its state was freed (open a new one to go on)"));
+        executor.execute(() -> {
+            if (!ended) {
+                context.metrics().leaseExpired();
+            }
+            fail(SessionError.IDLE_TIMEOUT, "the session reached its maximum lifetime of "
+                + context.maxLifetime().toSeconds() + " s; its state was freed (open a new one to go on)");
+        });
     }
 
     /** Ends the session with {@code error}, in order with its other work. */

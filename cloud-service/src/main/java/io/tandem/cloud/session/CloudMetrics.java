@@ -64,6 +64,11 @@ public final class CloudMetrics {
         registry.counter("tandem.cloud.frames.rejected", "kind", kind).increment();
     }
 
+    /** A session ended at its maximum lifetime however busy it was. */
+    public void leaseExpired() {
+        registry.counter("tandem.cloud.sessions.lease.expired").increment();
+    }
+
     /** A step refused because its device used up its steps/s. */
     public void stepRefused() {
         registry.counter("tandem.cloud.steps.refused").increment();
