@@ -60,7 +60,7 @@ import org.springframework.test.context.TestPropertySource;
         "tandem.cloud.sessions.total=4",
         "tandem.cloud.sessions.reserved=1",
         "tandem.cloud.sessions.max-lifetime=5s",
-        "tandem.cloud.sessions.steps-per-second=40",
+        "tandem.cloud.sessions.steps-per-second=20",
         "tandem.cloud.security.max-token-lifetime=1h"
 })
 class HostileAgentTest extends CloudTestBase {
@@ -120,6 +120,7 @@ class HostileAgentTest extends CloudTestBase {
         LongSupplier direct = HostileAgentTest::directMemory;
         long before = direct.getAsLong();
         double memoryFullBefore = closed(FRAGMENT_MEMORY_FULL);
+        double incompleteBefore = closed(MESSAGE_INCOMPLETE);
         byte[] piece = new byte[MAX_FRAME_BYTES - 100_000]; // ~0.9 MiB, under the frame cap, never finished
         List<RawWebSocket> agents = new ArrayList<>();
         long peakDirect = 0;
@@ -136,11 +137,14 @@ class HostileAgentTest extends CloudTestBase {
             awaitTrue(() -> gauge("tandem.cloud.fragments.bytes") > 0, "some fragments held");
             peakDirect = Math.max(peakDirect, direct.getAsLong());
             assertThat(gauge("tandem.cloud.fragments.bytes")).isLessThanOrEqualTo(FRAGMENT_MEMORY);
-            assertThat(closed(FRAGMENT_MEMORY_FULL) - memoryFullBefore)
-                    .as("connections closed with 1013 once the fragment memory was full").isGreaterThanOrEqualTo(90);
-            // the rest are closed when their messages stay unfinished past the 2 s fragment timeout
+            // once the 4 MiB are taken the next connections are closed with 1013; the others when
+            // their messages stay unfinished past the 2 s fragment timeout (on a loaded machine some
+            // time out while the loop still runs, freeing room for later ones): all 100 either way
             awaitTrue(() -> gauge("tandem.cloud.fragments.bytes") == 0, "every unfinished message dropped");
-            assertThat(closed(MESSAGE_INCOMPLETE)).isGreaterThanOrEqualTo(1);
+            awaitTrue(() -> closed(FRAGMENT_MEMORY_FULL) - memoryFullBefore + closed(MESSAGE_INCOMPLETE)
+                    - incompleteBefore == 100, "all 100 connections closed with 1013 or 4103");
+            assertThat(closed(FRAGMENT_MEMORY_FULL) - memoryFullBefore).as("closed with 1013").isPositive();
+            assertThat(closed(MESSAGE_INCOMPLETE) - incompleteBefore).as("closed with 4103").isPositive();
             for (RawWebSocket agent : agents) {
                 assertThat(agent.closedByServer(5000)).isTrue();
             }
@@ -153,6 +157,7 @@ class HostileAgentTest extends CloudTestBase {
                 + " %d -> peak %d bytes%n", piece.length, peakHeld, before, peakDirect);
         // 100 x 0.9 MiB held as the aggregator held them would be 90 MiB of direct memory
         assertThat(peakDirect - before).as("direct memory growth").isLessThan(40L << 20);
+        assertThat(peakHeld).as("fragment bytes held at most").isLessThanOrEqualTo(FRAGMENT_MEMORY);
     }
 
     @Test
@@ -191,10 +196,11 @@ class HostileAgentTest extends CloudTestBase {
     void aConnectionWithoutFramesOrSessionsIsClosedWhenIdle() {
         try (AgentTestClient idle = connect("sleeper")) {
             long start = System.nanoTime();
-            WebSocketCloseStatus status = idle.awaitClose(Duration.ofSeconds(10));
+            WebSocketCloseStatus status = idle.awaitClose(Duration.ofSeconds(20));
             assertThat(status.code()).isEqualTo(IDLE);
             assertThat(status.reasonText()).contains("no frame and no session for 2 s");
-            assertThat((System.nanoTime() - start) / 1_000_000).isBetween(1500L, 6000L);
+            // swept once a second: after 2 s, and well before the 20 s the test waits (a loaded machine is slow)
+            assertThat((System.nanoTime() - start) / 1_000_000).isBetween(1500L, 15000L);
         }
     }
 
@@ -239,7 +245,7 @@ class HostileAgentTest extends CloudTestBase {
             while ((reply = flood.receive()).frame() instanceof Frame.Token) {
                 tokens++;
             }
-            assertError(reply, SessionError.SESSION_LIMIT, "over its share of 40 steps/s");
+            assertError(reply, SessionError.SESSION_LIMIT, "over its share of 20 steps/s");
             assertThat(tokens).isBetween(1, 40);
         }
         awaitTrue(() -> limits.open() == 0, "sessions closed");
@@ -252,7 +258,7 @@ class HostileAgentTest extends CloudTestBase {
             long start = System.nanoTime();
             open(trickler, 1, Mode.FULL);
             Envelope reply = null;
-            for (int i = 0; i < 12; i++) {
+            for (int i = 0; i < 30; i++) {
                 trickler.send(1, 1 + i, new Frame.Tokens(i, new int[] {1}));
                 reply = trickler.receive();
                 if (reply.frame() instanceof Frame.Error) {
@@ -262,7 +268,7 @@ class HostileAgentTest extends CloudTestBase {
             }
             assertError(reply, SessionError.IDLE_TIMEOUT, "maximum lifetime of 5 s");
             assertThat(registry.find("tandem.cloud.sessions.lease.expired").counter().count()).isGreaterThanOrEqualTo(1.0);
-            assertThat((System.nanoTime() - start) / 1_000_000).isBetween(4500L, 9000L);
+            assertThat((System.nanoTime() - start) / 1_000_000).isBetween(4500L, 25000L);
         }
         awaitTrue(() -> limits.open() == 0, "sessions closed");
     }
