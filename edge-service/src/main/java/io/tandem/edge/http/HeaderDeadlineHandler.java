@@ -12,8 +12,9 @@ import java.util.function.Consumer;
 
 /**
  * Closes a connection whose request headers do not arrive in time: armed when the connection
- * opens and again when a response ends (the next request on a kept-alive connection), disarmed
- * when the codec has decoded a request's headers. An idle timeout alone does not stop a client
+ * opens and again when the last answered request's response ends (the next request on a
+ * kept-alive connection), disarmed when the codec has decoded a request's headers. A pipelined
+ * request read while an earlier one is answered keeps it disarmed until it too is answered. An idle timeout alone does not stop a client
  * that sends its headers a byte at a time (slowloris): every byte resets it.
  */
 final class HeaderDeadlineHandler extends ChannelDuplexHandler {
@@ -21,6 +22,8 @@ final class HeaderDeadlineHandler extends ChannelDuplexHandler {
     private final long timeoutNanos;
     private final Consumer<String> onTimeout;
     private ScheduledFuture<?> deadline;
+    /** Requests read and not yet answered; only the event loop touches it. */
+    private int unanswered;
 
     HeaderDeadlineHandler(Duration timeout, Consumer<String> onTimeout) {
         this.timeoutNanos = timeout.toNanos();
@@ -43,6 +46,7 @@ final class HeaderDeadlineHandler extends ChannelDuplexHandler {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
         if (msg instanceof HttpRequest) {
+            unanswered++;
             disarm();
         }
         super.channelRead(ctx, msg);
@@ -53,7 +57,8 @@ final class HeaderDeadlineHandler extends ChannelDuplexHandler {
         if (msg instanceof LastHttpContent) {
             promise = promise.unvoid();
             promise.addListener(f -> {
-                if (f.isSuccess() && ctx.channel().isActive()) {
+                unanswered = Math.max(0, unanswered - 1);
+                if (f.isSuccess() && ctx.channel().isActive() && unanswered == 0) {
                     arm(ctx);
                 }
             });
