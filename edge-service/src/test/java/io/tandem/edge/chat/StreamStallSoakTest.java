@@ -3,16 +3,11 @@ package io.tandem.edge.chat;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tandem.edge.EdgeTest;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -58,8 +53,6 @@ class StreamStallSoakTest {
     void noStreamGoesSilent() throws Exception {
         int requests = Integer.getInteger("tandem.stall.requests", 240);
         int clients = Integer.getInteger("tandem.stall.clients", 8);
-        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-        URI uri = URI.create("http://127.0.0.1:" + port + "/v1/chat/completions");
         AtomicInteger next = new AtomicInteger();
         AtomicInteger ok = new AtomicInteger();
         AtomicInteger cancelled = new AtomicInteger();
@@ -74,7 +67,7 @@ class StreamStallSoakTest {
             for (Watched w : open) {
                 if (now - w.lastNanos > TimeUnit.SECONDS.toNanos(SILENCE_LIMIT_SECONDS) && stall.get() == null) {
                     String what = "request " + w.index + " " + w.body + " silent for > " + SILENCE_LIMIT_SECONDS
-                            + " s after " + w.chunks + " chunks";
+                            + " s after " + w.chunks + " chunks; the server's audit of " + w.id + ": " + audited(w.id);
                     if (stall.compareAndSet(null, what)) {
                         dumpThreads(what);
                         w.abort();
@@ -95,14 +88,14 @@ class StreamStallSoakTest {
                     Watched w = new Watched(index, json.writeValueAsString(body));
                     open.add(w);
                     try {
-                        Outcome outcome = stream(http, uri, w, cancelAfter, longestGapNanos);
+                        Outcome outcome = stream(port, w, cancelAfter, longestGapNanos);
                         chunks.addAndGet(w.chunks);
                         switch (outcome) {
                             case OK -> ok.incrementAndGet();
                             case CANCELLED -> cancelled.incrementAndGet();
                             case REJECTED -> rejected.incrementAndGet();
                         }
-                    } catch (IOException | InterruptedException e) {
+                    } catch (IOException e) {
                         if (stall.get() == null) {
                             stall.compareAndSet(null, "request " + index + " failed: " + e);
                         }
@@ -154,43 +147,110 @@ class StreamStallSoakTest {
 
     enum Outcome { OK, CANCELLED, REJECTED }
 
-    /** Reads one stream line by line; every line counts as a sign of life. */
-    private static Outcome stream(HttpClient http, URI uri, Watched w, int cancelAfter, AtomicLong longestGap)
-            throws IOException, InterruptedException {
-        HttpRequest request = HttpRequest.newBuilder(uri).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(w.body)).build();
-        HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
-        w.stream = response.body();
-        if (response.statusCode() == 429) {
-            response.body().close();
-            return Outcome.REJECTED;
-        }
-        if (response.statusCode() != 200) {
-            String text = new String(response.body().readAllBytes(), StandardCharsets.UTF_8);
-            throw new IOException("status " + response.statusCode() + ": " + text);
-        }
-        try (BufferedReader reader = new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = reader.readLine()) != null) {
-                long now = System.nanoTime();
-                longestGap.accumulateAndGet(now - w.lastNanos, Math::max);
-                w.lastNanos = now;
-                if (!line.startsWith("data:")) {
-                    continue;
+    /**
+     * Sends one request on a plain socket (HTTP/1.1, Connection: close) and reads the chunked SSE
+     * answer line by line; every byte counts as a sign of life. A plain socket, not a client
+     * library, so that a silence is the server's and not a client's buffering.
+     */
+    private static Outcome stream(int port, Watched w, int cancelAfter, AtomicLong longestGap) throws IOException {
+        byte[] body = w.body.getBytes(StandardCharsets.UTF_8);
+        try (Socket socket = new Socket("127.0.0.1", port)) {
+            w.socket = socket;
+            socket.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + "Content-Type: application/json\r\nConnection: close\r\nContent-Length: " + body.length
+                    + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().write(body);
+            socket.getOutputStream().flush();
+            InputStream in = new java.io.BufferedInputStream(socket.getInputStream()) {
+                @Override
+                public int read(byte[] b, int off, int len) throws IOException {
+                    int n = super.read(b, off, len);
+                    long now = System.nanoTime();
+                    longestGap.accumulateAndGet(now - w.lastNanos, Math::max);
+                    w.lastNanos = now;
+                    return n;
                 }
-                w.chunks++;
-                if (line.equals("data:[DONE]")) {
-                    return Outcome.OK;
+            };
+            String status = line(in);
+            if (status == null) {
+                throw new IOException("request " + w.index + ": no response");
+            }
+            boolean chunked = false;
+            for (String header; (header = line(in)) != null && !header.isEmpty(); ) {
+                chunked |= header.equalsIgnoreCase("Transfer-Encoding: chunked");
+            }
+            if (status.startsWith("HTTP/1.1 429")) {
+                return Outcome.REJECTED;
+            }
+            if (!status.startsWith("HTTP/1.1 200") || !chunked) {
+                throw new IOException("request " + w.index + ": " + status + (chunked ? "" : " (not chunked)"));
+            }
+            StringBuilder text = new StringBuilder();
+            while (true) {
+                String size = line(in);
+                if (size == null) {
+                    break;
                 }
-                if (line.contains("\"error\"")) {
-                    throw new IOException("error event in request " + w.index + ": " + line);
+                int length = Integer.parseInt(size.strip(), 16);
+                if (length == 0) {
+                    break;
                 }
-                if (w.chunks == cancelAfter) {
-                    return Outcome.CANCELLED;
+                text.append(new String(in.readNBytes(length), StandardCharsets.UTF_8));
+                line(in); // the CRLF after the chunk
+                for (int nl; (nl = text.indexOf("\n")) >= 0; ) {
+                    String event = text.substring(0, nl);
+                    text.delete(0, nl + 1);
+                    if (!event.startsWith("data:")) {
+                        continue;
+                    }
+                    w.chunks++;
+                    if (w.id == null) {
+                        int at = event.indexOf("chatcmpl-");
+                        w.id = at < 0 ? null : event.substring(at, at + 41);
+                    }
+                    if (event.equals("data:[DONE]")) {
+                        return Outcome.OK;
+                    }
+                    if (event.contains("\"error\"")) {
+                        throw new IOException("error event in request " + w.index + ": " + event);
+                    }
+                    if (w.chunks == cancelAfter) {
+                        return Outcome.CANCELLED;
+                    }
                 }
             }
         }
         throw new IOException("request " + w.index + " ended without [DONE] after " + w.chunks + " chunks");
+    }
+
+    /** One CRLF-terminated line, or null at the end of the stream. */
+    private static String line(InputStream in) throws IOException {
+        StringBuilder line = new StringBuilder();
+        for (int b; (b = in.read()) >= 0; ) {
+            if (b == '\n') {
+                int end = line.length();
+                return end > 0 && line.charAt(end - 1) == '\r' ? line.substring(0, end - 1) : line.toString();
+            }
+            line.append((char) b);
+        }
+        return line.isEmpty() ? null : line.toString();
+    }
+
+    /**
+     * What the edge's audit trail says of a request: whether the server finished it (the rest of the
+     * answer was lost on the way out) or not (the generation or its events stopped).
+     */
+    private static String audited(String id) {
+        if (id == null) {
+            return "no id seen";
+        }
+        try (var lines = Files.lines(Path.of("target/test-audit.jsonl"))) {
+            return lines.filter(l -> l.contains(id)).findFirst()
+                    .map(l -> l.replaceAll(".*(\"outcome\":\\{[^}]*\\}).*(\"timings\":\\{[^}]*\\}).*", "$1 $2"))
+                    .orElse("no record yet (the server has not finished it)");
+        } catch (IOException e) {
+            return "unreadable: " + e.getMessage();
+        }
     }
 
     private static void dumpThreads(String what) {
@@ -214,7 +274,8 @@ class StreamStallSoakTest {
         final String body;
         volatile long lastNanos = System.nanoTime();
         volatile int chunks;
-        volatile InputStream stream;
+        volatile Socket socket;
+        volatile String id;
 
         Watched(int index, String body) {
             this.index = index;
@@ -223,8 +284,8 @@ class StreamStallSoakTest {
 
         void abort() {
             try {
-                if (stream != null) {
-                    stream.close();
+                if (socket != null) {
+                    socket.close();
                 }
             } catch (IOException ignored) {
                 // the reading thread sees the close
