@@ -88,8 +88,8 @@ build_images() {
   model_labels
   say "building the images (issuer, cloud-service, edge-service, prometheus)..."
   # the legacy builder (no BuildKit needed) prints a deprecation notice on every build: keep the rest
-  compose build -q "${BUILD_ARGS[@]}" issuer cloud kiosk-1 2>&1 | grep -v -e DEPRECATED -e buildx >&2 || true
-  compose build -q prometheus 2>&1 | grep -v -e DEPRECATED -e buildx >&2 || true
+  compose build -q "${BUILD_ARGS[@]}" issuer cloud kiosk-1 2>&1 | grep -v -e DEPRECATED -e buildx -e '^ *$' >&2 || true
+  compose build -q prometheus 2>&1 | grep -v -e DEPRECATED -e buildx -e '^ *$' >&2 || true
   local service; for service in issuer cloud kiosk-1 prometheus; do
     docker image inspect "$(compose config | sed -n "/^  $service:/,/^  [a-z]/s/^    image: //p" | head -n1)" >/dev/null 2>&1 \
       || die "the image of $service was not built (see the output above)"
