@@ -54,6 +54,7 @@ import org.springframework.test.context.TestPropertySource;
 @TestPropertySource(properties = {
         "tandem.cloud.sessions.per-agent=2",
         "tandem.cloud.sessions.total=3",
+        "tandem.cloud.sessions.reserved=0",
         "tandem.cloud.sessions.idle-timeout=2s",
         "tandem.cloud.agent.max-frame-bytes=" + AgentSessionRulesTest.MAX_FRAME_BYTES
 })

@@ -100,6 +100,11 @@ final class AgentTestClient implements AutoCloseable {
         outbound.tryEmitNext(new BinaryWebSocketFrame(Unpooled.wrappedBuffer(bytes)));
     }
 
+    /** Any frame, e.g. one fragment of a message. */
+    synchronized void sendFrame(WebSocketFrame frame) {
+        outbound.tryEmitNext(frame);
+    }
+
     synchronized void sendText(String text) {
         outbound.tryEmitNext(new TextWebSocketFrame(text));
     }

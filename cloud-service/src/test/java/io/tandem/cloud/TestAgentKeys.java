@@ -75,15 +75,25 @@ public final class TestAgentKeys {
 
     public String token(String subject, String issuer, List<String> audience, String scope, Instant issuedAt,
                         Instant expiresAt) {
-        JwtClaimsSet claims = JwtClaimsSet.builder()
+        JwtClaimsSet.Builder claims = JwtClaimsSet.builder()
                 .issuer(issuer)
                 .subject(subject)
                 .audience(audience)
                 .claim("scope", scope)
                 .issuedAt(issuedAt)
-                .notBefore(issuedAt)
-                .expiresAt(expiresAt)
-                .build();
+                .notBefore(issuedAt);
+        if (expiresAt != null) {
+            claims.expiresAt(expiresAt);
+        }
+        return sign(claims.build());
+    }
+
+    /** A token that never expires: no exp claim at all. */
+    public String tokenWithoutExpiry(String subject) {
+        return token(subject, ISSUER, List.of(AUDIENCE), SCOPE, Instant.now(), null);
+    }
+
+    private String sign(JwtClaimsSet claims) {
         JwsHeader header = JwsHeader.with(SignatureAlgorithm.RS256).build();
         return encoder.encode(JwtEncoderParameters.from(header, claims)).getTokenValue();
     }

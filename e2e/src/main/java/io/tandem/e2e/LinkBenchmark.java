@@ -259,7 +259,8 @@ public final class LinkBenchmark {
             String issuerUrl = "http://127.0.0.1:" + issuerPort;
             progress("starting the issuer (:" + issuerPort + ") and cloud-service (:" + cloudPort + "); logs in " + o.logDir());
             ServiceProcess issuer = ServiceProcess.start("issuer", "issuer", issuerPort,
-                    List.of("--spring.security.oauth2.authorizationserver.issuer=" + issuerUrl), o.logDir(), jvm);
+                    List.of("--spring.security.oauth2.authorizationserver.issuer=" + issuerUrl,
+                            Devices.issuerArgument(o.logDir())), o.logDir(), jvm);
             running.add(issuer);
             List<String> cloudArgs = new ArrayList<>(List.of("--tandem.cloud.security.issuer=" + issuerUrl,
                     "--tandem.cloud.security.jwk-set-uri=" + issuerUrl + "/oauth2/jwks"));

@@ -54,7 +54,8 @@ public final class TandemStack implements AutoCloseable {
         ServiceProcess cloud = null;
         try {
             issuer = ServiceProcess.start("issuer", "issuer", issuerPort,
-                    List.of("--spring.security.oauth2.authorizationserver.issuer=" + issuerUrl), logDir);
+                    List.of("--spring.security.oauth2.authorizationserver.issuer=" + issuerUrl,
+                            Devices.issuerArgument(logDir)), logDir);
             List<String> c = new ArrayList<>(List.of("--tandem.cloud.security.issuer=" + issuerUrl,
                     "--tandem.cloud.security.jwk-set-uri=" + issuerUrl + "/oauth2/jwks"));
             c.addAll(cloudArgs);
@@ -83,13 +84,18 @@ public final class TandemStack implements AutoCloseable {
         return startEdge(edgePort, cloudPort, issuerUrl, edgeArgs, logDir, ServiceProcess.TEST_JVM_OPTIONS);
     }
 
-    /** An edge linked to the cloud on {@code cloudPort} with tokens from {@code issuerUrl}; waits until healthy. */
+    /**
+     * An edge linked to the cloud on {@code cloudPort} with tokens from {@code issuerUrl}, registered
+     * there as device {@code edge-<port>} (the issuer must read {@link Devices#file} of {@code logDir});
+     * waits until healthy.
+     */
     static ServiceProcess startEdge(int edgePort, int cloudPort, String issuerUrl, List<String> edgeArgs, Path logDir,
                                     List<String> jvmOptions) {
         List<String> e = new ArrayList<>(List.of("--tandem.link.enabled=true",
                 "--tandem.audit.path=" + logDir.toAbsolutePath().resolve("edge-" + edgePort + "-audit.jsonl"),
                 "--tandem.link.url=ws://127.0.0.1:" + cloudPort + "/v1/agent",
                 "--spring.security.oauth2.client.provider.tandem-cloud.token-uri=" + issuerUrl + "/oauth2/token"));
+        e.addAll(Devices.register(logDir, "edge-" + edgePort));
         e.addAll(edgeArgs);
         return ServiceProcess.start("edge-service", "edge", edgePort, e, logDir, jvmOptions).awaitHealthy(STARTUP);
     }

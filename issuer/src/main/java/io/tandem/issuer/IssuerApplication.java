@@ -16,6 +16,11 @@ import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
 @ConfigurationPropertiesScan
 public class IssuerApplication {
     public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals("device")) {
+            // bin/tandem device ...: edits the device registry, no server
+            System.exit(io.tandem.issuer.device.DeviceCommand.run(java.util.List.of(args).subList(1, args.length),
+                    System.out, System.err));
+        }
         SpringApplication.run(IssuerApplication.class, args);
     }
 }

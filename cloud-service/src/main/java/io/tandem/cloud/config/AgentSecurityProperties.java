@@ -8,11 +8,13 @@ import org.springframework.core.io.Resource;
 /**
  * How agents prove who they are: a JWT from {@code issuer} for {@code audience} carrying
  * {@code scope}, signed by a key from the issuer's JWKS ({@code jwkSetUri}) or by the RSA public
- * key in {@code publicKey} (PEM), with {@code clockSkew} of tolerance on expiry.
+ * key in {@code publicKey} (PEM), with {@code clockSkew} of tolerance on expiry. Every token must
+ * expire ({@code exp}), at most {@code maxTokenLifetime} after it was issued; with
+ * {@code jtiReplayProtection} each token also needs a {@code jti} and opens one connection only.
  */
 @ConfigurationProperties("tandem.cloud.security")
 public record AgentSecurityProperties(String issuer, String audience, String scope, URI jwkSetUri, Resource publicKey,
-                                      Duration clockSkew) {
+                                      Duration clockSkew, Duration maxTokenLifetime, boolean jtiReplayProtection) {
     public AgentSecurityProperties {
         if (issuer == null || issuer.isBlank()) {
             throw new IllegalArgumentException("tandem.cloud.security.issuer is required: the iss agents' tokens must carry");
@@ -24,5 +26,9 @@ public record AgentSecurityProperties(String issuer, String audience, String sco
                     + " and tandem.cloud.security.public-key (a PEM file)");
         }
         clockSkew = clockSkew == null ? Duration.ofSeconds(30) : clockSkew;
+        maxTokenLifetime = maxTokenLifetime == null ? Duration.ofHours(1) : maxTokenLifetime;
+        if (maxTokenLifetime.isNegative() || maxTokenLifetime.isZero()) {
+            throw new IllegalArgumentException("tandem.cloud.security.max-token-lifetime must be positive");
+        }
     }
 }

@@ -7,6 +7,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.security.interfaces.RSAPublicKey;
+import java.time.Clock;
+import java.util.ArrayList;
 import java.util.List;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -14,6 +16,7 @@ import org.springframework.security.config.annotation.web.reactive.EnableWebFlux
 import org.springframework.security.config.web.server.ServerHttpSecurity;
 import org.springframework.security.converter.RsaKeyConverters;
 import org.springframework.security.oauth2.core.DelegatingOAuth2TokenValidator;
+import org.springframework.security.oauth2.core.OAuth2TokenValidator;
 import org.springframework.security.oauth2.jwt.Jwt;
 import org.springframework.security.oauth2.jwt.JwtClaimNames;
 import org.springframework.security.oauth2.jwt.JwtClaimValidator;
@@ -70,16 +73,21 @@ public class AgentSecurityConfiguration {
 
     /** Checks signature, issuer, audience and expiry; the scope is checked by the filter chain. */
     @Bean
-    ReactiveJwtDecoder agentJwtDecoder(AgentSecurityProperties security) {
+    ReactiveJwtDecoder agentJwtDecoder(AgentSecurityProperties security, Clock clock) {
         NimbusReactiveJwtDecoder decoder = security.jwkSetUri() != null
                 ? NimbusReactiveJwtDecoder.withJwkSetUri(security.jwkSetUri().toString()).build()
                 : NimbusReactiveJwtDecoder.withPublicKey(readPublicKey(security)).build();
         JwtClaimValidator<List<String>> audience = new JwtClaimValidator<>(JwtClaimNames.AUD,
                 aud -> aud != null && aud.contains(security.audience()));
-        decoder.setJwtValidator(new DelegatingOAuth2TokenValidator<Jwt>(
+        List<OAuth2TokenValidator<Jwt>> validators = new ArrayList<>(List.of(
                 new JwtTimestampValidator(security.clockSkew()),
+                new TokenLifetimeValidator(security.maxTokenLifetime(), clock),
                 new JwtIssuerValidator(security.issuer()),
                 audience));
+        if (security.jtiReplayProtection()) {
+            validators.add(new JtiReplayValidator(clock)); // last: only a token valid otherwise is remembered
+        }
+        decoder.setJwtValidator(new DelegatingOAuth2TokenValidator<>(validators));
         return decoder;
     }
 

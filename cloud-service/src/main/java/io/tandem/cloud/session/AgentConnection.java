@@ -6,13 +6,17 @@ import io.tandem.model.wire.Frame;
 import io.tandem.model.wire.FrameDecoder;
 import io.tandem.model.wire.FrameEncoder;
 import io.tandem.model.wire.SessionError;
+import io.tandem.model.wire.WireError;
 import io.tandem.model.wire.WireException;
 import java.nio.ByteBuffer;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One agent's WebSocket as the cloud sees it, free of any web framework: binary messages in,
@@ -22,6 +26,8 @@ import java.util.concurrent.Executor;
  * whole connection with its close code; a session's own failure ends only that session.
  */
 public final class AgentConnection {
+
+    private static final Logger log = LoggerFactory.getLogger(AgentConnection.class);
 
     /** Where the connection's output goes: the WebSocket, in the adapter. Both methods are called from many threads. */
     public interface Outbound {
@@ -37,18 +43,22 @@ public final class AgentConnection {
     private final ConcurrentHashMap<Long, AgentSession> sessions = new ConcurrentHashMap<>();
     private volatile boolean closed;
     private final java.util.concurrent.atomic.AtomicLong loadSequence = new java.util.concurrent.atomic.AtomicLong();
+    private volatile long lastInboundMillis;
+    /** Kinds of bad frame already logged for this connection: one line per kind, the rest only counted. */
+    private final EnumSet<WireError> logged = EnumSet.noneOf(WireError.class);
 
     public AgentConnection(String agent, SessionContext context, Outbound out) {
         this.agent = agent;
         this.context = context;
         this.decoder = new FrameDecoder(context.wireLimits());
         this.out = out;
+        this.lastInboundMillis = context.clock().millis();
     }
 
     /** Everything a connection's sessions share. */
     public record SessionContext(LayerPool pool, SessionLimits limits, Executor workers,
                                  io.tandem.model.wire.WireLimits wireLimits, CloudMetrics metrics, Clock clock,
-                                 Duration idleTimeout) {
+                                 Duration idleTimeout, Duration maxLifetime, DeviceStepRates stepRates) {
     }
 
     public String agent() {
@@ -64,13 +74,14 @@ public final class AgentConnection {
         if (closed) {
             return;
         }
+        lastInboundMillis = context.clock().millis();
         int size = message.remaining();
         Envelope envelope;
         try {
             envelope = decoder.decode(message);
         } catch (WireException e) {
             context.metrics().frameBytes("in", "invalid", size);
-            closeWith(e.closeCode(), e.getMessage());
+            rejectFrame(e);
             return;
         }
         context.metrics().frameBytes("in", kind(envelope.frame()), size);
@@ -93,15 +104,49 @@ public final class AgentConnection {
             }
             return;
         }
+        if ((frame instanceof Frame.Activations || frame instanceof Frame.Tokens) && !context.stepRates().tryStep(agent)) {
+            context.metrics().stepRefused();
+            session.refuse(SessionError.SESSION_LIMIT, "device " + agent + " is over its share of "
+                    + context.stepRates().perSecond() + " steps/s");
+            return;
+        }
         session.accept(envelope.sequence(), frame);
     }
 
-    /** Ends sessions that received nothing within the idle timeout; called periodically. */
+    /**
+     * A frame that breaks the wire format, found on decoding or later (a payload that does not
+     * decompress, an int8 -128): the agent's fault, so no stack trace; one log line per kind and
+     * connection, a counter for every one, and the connection closes with the kind's code.
+     */
+    void rejectFrame(WireException e) {
+        context.metrics().frameRejected(e.kind().name());
+        boolean first;
+        synchronized (logged) {
+            first = logged.add(e.kind());
+        }
+        if (first && !closed) {
+            log.info("agent {} sent a bad frame, closing with {}: {}", agent, e.closeCode(), e.getMessage());
+        }
+        closeWith(e.closeCode(), e.getMessage());
+    }
+
+    /** When a frame last arrived from the agent (ms of the context's clock). */
+    public long lastInboundMillis() {
+        return lastInboundMillis;
+    }
+
+    /**
+     * Ends sessions that received nothing within the idle timeout, and those older than the maximum
+     * lifetime however busy; called periodically.
+     */
     public void sweepIdle() {
         long now = context.clock().millis();
         long limit = context.idleTimeout().toMillis();
+        long lease = context.maxLifetime().toMillis();
         for (AgentSession s : sessions.values()) {
-            if (now - s.lastActivityMillis() > limit) {
+            if (now - s.openedMillis() > lease) {
+                s.expireLease();
+            } else if (now - s.lastActivityMillis() > limit) {
                 s.expire();
             }
         }

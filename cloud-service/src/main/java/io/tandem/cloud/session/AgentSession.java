@@ -11,6 +11,7 @@ import io.tandem.model.wire.ActivationCodec;
 import io.tandem.model.wire.Frame;
 import io.tandem.model.wire.Mode;
 import io.tandem.model.wire.SessionError;
+import io.tandem.model.wire.WireException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -33,6 +34,7 @@ final class AgentSession {
     private final AgentConnection connection;
     private final SerialExecutor executor;
     private volatile long lastActivityMillis;
+    private final long openedMillis;
     /** Checked on the receiving thread, in arrival order. */
     private long expectedSequence;
     private long outSequence;
@@ -52,6 +54,11 @@ final class AgentSession {
         this.connection = connection;
         this.executor = new SerialExecutor(context.workers());
         this.lastActivityMillis = context.clock().millis();
+        this.openedMillis = lastActivityMillis;
+    }
+
+    long openedMillis() {
+        return openedMillis;
     }
 
     long id() {
@@ -80,6 +87,22 @@ final class AgentSession {
                 + context.idleTimeout().toSeconds() + " s; the session's state was freed"));
     }
 
+    /** The session reached the maximum lifetime: its slot goes back however busy it is. */
+    void expireLease() {
+        executor.execute(() -> {
+            if (!ended) {
+                context.metrics().leaseExpired();
+            }
+            fail(SessionError.IDLE_TIMEOUT, "the session reached its maximum lifetime of "
+                + context.maxLifetime().toSeconds() + " s; its state was freed (open a new one to go on)");
+        });
+    }
+
+    /** Ends the session with {@code error}, in order with its other work. */
+    void refuse(SessionError error, String message) {
+        executor.execute(() -> fail(error, message));
+    }
+
     void abandon() {
         executor.execute(() -> end("disconnected"));
     }
@@ -106,6 +129,9 @@ final class AgentSession {
                 case Frame.Token t -> fail(SessionError.BAD_INPUT, "Token only travels from the cloud to the edge");
                 case Frame.Load l -> fail(SessionError.BAD_INPUT, "Load only travels from the cloud to the edge");
             }
+        } catch (WireException e) {
+            // a payload that breaks the wire format (zstd, int8 -128): the agent's fault, not the cloud's
+            connection.rejectFrame(e);
         } catch (SessionRefusedException e) {
             fail(e.error(), e.getMessage());
         } catch (ContextFullException e) {

@@ -59,6 +59,21 @@ public final class CloudMetrics {
         registry.counter("tandem.cloud.handshakes.rejected", "reason", reason).increment();
     }
 
+    /** A frame that broke the wire format; {@code kind} is the WireError. */
+    public void frameRejected(String kind) {
+        registry.counter("tandem.cloud.frames.rejected", "kind", kind).increment();
+    }
+
+    /** A session ended at its maximum lifetime however busy it was. */
+    public void leaseExpired() {
+        registry.counter("tandem.cloud.sessions.lease.expired").increment();
+    }
+
+    /** A step refused because its device used up its steps/s. */
+    public void stepRefused() {
+        registry.counter("tandem.cloud.steps.refused").increment();
+    }
+
     public void connectionClosed(int code) {
         registry.counter("tandem.cloud.connections.closed", "code", Integer.toString(code)).increment();
     }

@@ -23,10 +23,12 @@ public final class AuditLog implements AutoCloseable {
 
     private final Path file;
     private final BufferedWriter out;
+    private final String device;
 
     /** Opens {@code file} for appending, creating it and its folder; null keeps no file (records still serialise). */
-    public AuditLog(Path file) {
+    public AuditLog(Path file, String device) {
         this.file = file;
+        this.device = device;
         if (file == null) {
             this.out = null;
             return;
@@ -40,6 +42,11 @@ public final class AuditLog implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open the audit log " + file + ": " + e.getMessage(), e);
         }
+    }
+
+    /** The device whose decisions this trail records. */
+    public String device() {
+        return device;
     }
 
     public Path file() {

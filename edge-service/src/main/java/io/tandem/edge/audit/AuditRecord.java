@@ -5,13 +5,15 @@ import java.util.List;
 /**
  * One routing decision as the audit log keeps it and the response's {@code tandem.trace} shows
  * it: the inputs summarised, the rule that fired, the alternatives and why not, thresholds,
- * estimates, models, what happened while the answer ran, and timings. Never the prompt or the
+ * estimates, models, what happened while the answer ran, and timings, on the device (its
+ * {@code tandem.device.id}) that answered. Never the prompt or the
  * answer text. docs/audit-record.schema.json is its contract.
  */
 public record AuditRecord(
         int schemaVersion,
         String timestamp,
         String requestId,
+        String device,
         String requestedRoute,
         String route,
         String rule,

@@ -14,7 +14,7 @@ public final class RoutingAudit {
 
     private RoutingAudit() {}
 
-    public static AuditRecord record(String requestId, Instant arrived, RoutingService.Routed routed, RouteOutcome outcome,
+    public static AuditRecord record(String requestId, String device, Instant arrived, RoutingService.Routed routed, RouteOutcome outcome,
                                      String status, int completionTokens, AuditRecord.Model localModel,
                                      AuditRecord.Model cloudModel, BudgetLimiter budget, Double ttftMs, double totalMs) {
         Decision d = routed.decision();
@@ -32,7 +32,8 @@ public final class RoutingAudit {
                         round(budget.spentLastDay()), finite(budget.hourlyCap()), finite(budget.dailyCap())));
         Decision.Thresholds t = d.thresholds();
         Decision.Estimates e = d.estimates();
-        return new AuditRecord(AuditRecord.SCHEMA_VERSION, arrived.toString(), requestId, r.requested().label(),
+        return new AuditRecord(AuditRecord.SCHEMA_VERSION, arrived.toString(), requestId, device,
+                r.requested().label(),
                 d.route().label(), d.rule().name(), d.reason(), d.splitLayer(),
                 d.rejected().stream().map(x -> new AuditRecord.Alternative(x.route().label(), x.reason())).toList(),
                 inputs,

@@ -135,9 +135,10 @@ public class CompletionController {
                 .doOnError(e -> exchange.finish("error"))
                 .filter(e -> e instanceof InferenceEvent.Finished)
                 .cast(InferenceEvent.Finished.class)
+                // before next(), which cancels upstream as it takes the item: that cancel is no client leaving
+                .doOnNext(finished -> exchange.finish("ok"))
                 .next()
                 .map(finished -> {
-                    exchange.finish("ok");
                     Map<String, Object> body = request.chat()
                             ? chatCompletion(exchange, finished.result())
                             : textCompletion(exchange, finished.result());
@@ -232,24 +233,29 @@ public class CompletionController {
         Flux<ServerSentEvent<String>> opening = chat
                 ? Flux.just(sse(chunk(exchange, Map.of("role", "assistant", "content", ""), null, null)))
                 : Flux.empty();
+        // flatMapIterable, not concatMap: concatMap (no prefetch since Reactor 3.5) hands a scalar inner
+        // such as Flux.just to a subscription whose request() is not safe against the refill request
+        // Netty sends from its event loop while the generation thread emits; the race can lose the
+        // demand and leave a stream silent for good (reactor-core issue 4406). flatMapIterable
+        // serializes upstream items and downstream demand through one drain loop.
         Flux<ServerSentEvent<String>> body = events.doOnNext(exchange::observe)
-                .concatMap(event -> switch (event) {
-                    case InferenceEvent.Started started -> Flux.<ServerSentEvent<String>>empty();
+                .flatMapIterable(event -> switch (event) {
+                    case InferenceEvent.Started started -> List.<ServerSentEvent<String>>of();
                     case InferenceEvent.Token token -> token.token().text().isEmpty()
-                            ? Flux.<ServerSentEvent<String>>empty()
-                            : Flux.just(sse(textChunk(exchange, token.token().text())));
-                    case InferenceEvent.TrailingText trailing -> Flux.just(sse(textChunk(exchange, trailing.text())));
+                            ? List.<ServerSentEvent<String>>of()
+                            : List.of(sse(textChunk(exchange, token.token().text())));
+                    case InferenceEvent.TrailingText trailing -> List.of(sse(textChunk(exchange, trailing.text())));
                     case InferenceEvent.Finished finished -> {
                         exchange.finish("ok");
-                        Flux<ServerSentEvent<String>> last = Flux.just(sse(chunk(exchange, chat ? Map.of() : null,
-                                finishReason(finished.result()), tandem(exchange))));
-                        if (exchange.request.includeUsage()) {
-                            Map<String, Object> usage = chunkEnvelope(exchange);
-                            usage.put("choices", List.of());
-                            usage.put("usage", usage(finished.result()));
-                            last = last.concatWith(Flux.just(sse(usage)));
+                        ServerSentEvent<String> last = sse(chunk(exchange, chat ? Map.of() : null,
+                                finishReason(finished.result()), tandem(exchange)));
+                        if (!exchange.request.includeUsage()) {
+                            yield List.of(last);
                         }
-                        yield last;
+                        Map<String, Object> usage = chunkEnvelope(exchange);
+                        usage.put("choices", List.of());
+                        usage.put("usage", usage(finished.result()));
+                        yield List.of(last, sse(usage));
                     }
                 })
                 .doOnCancel(() -> exchange.finish("cancelled"))
@@ -417,7 +423,7 @@ public class CompletionController {
             metrics.request(routeLabel, status);
             metrics.routed(routed.decision(), outcome);
             try {
-                record = RoutingAudit.record(id, arrived, routed, outcome, status, completionTokens,
+                record = RoutingAudit.record(id, audit.device(), arrived, routed, outcome, status, completionTokens,
                         new AuditRecord.Model(model.id(), localModelHash),
                         cloud == null ? null : new AuditRecord.Model(null, cloud.cloudModelHash()),
                         routing.budget(), firstTokenNanos == 0 ? null : (firstTokenNanos - startedNanos) / 1e6,

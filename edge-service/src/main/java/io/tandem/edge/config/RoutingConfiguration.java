@@ -36,7 +36,8 @@ import org.springframework.context.annotation.Configuration;
  * in io.tandem.edge.routing and io.tandem.edge.budget; this only connects it.
  */
 @Configuration(proxyBeanMethods = false)
-@EnableConfigurationProperties({RoutingProperties.class, BudgetProperties.class, AuditProperties.class})
+@EnableConfigurationProperties({RoutingProperties.class, BudgetProperties.class, AuditProperties.class,
+        DeviceProperties.class})
 public class RoutingConfiguration {
 
     private static final Logger log = LoggerFactory.getLogger(RoutingConfiguration.class);
@@ -62,11 +63,11 @@ public class RoutingConfiguration {
     }
 
     @Bean(destroyMethod = "close")
-    AuditLog auditLog(AuditProperties audit) {
+    AuditLog auditLog(AuditProperties audit, DeviceProperties device) {
         if (audit.path() != null) {
             log.info("audit trail: {}", audit.path().toAbsolutePath());
         }
-        return new AuditLog(audit.path());
+        return new AuditLog(audit.path(), device.id());
     }
 
     @Bean

@@ -93,11 +93,16 @@ public class LinkConfiguration {
                 runner);
     }
 
-    /** Down is not unhealthy for the edge (it answers locally), so the link reports its state as details. */
+    /**
+     * Down is not unhealthy for the edge (it answers locally) but it is not the hybrid it was
+     * configured to be: DEGRADED (still served, still live) while the link is down.
+     */
     @Bean
     @ConditionalOnProperty("tandem.link.enabled")
     HealthIndicator cloudLinkHealth(CloudLink link, CloudRoutes routes) {
-        return () -> Health.up()
+        return () -> (link.state() == CloudLink.State.UP ? Health.up()
+                        : Health.status(io.tandem.edge.config.RoutingConfiguration.DEGRADED)
+                                .withDetail("mode", "local only: the link to the cloud is down"))
                 .withDetail("link", link.state().name())
                 .withDetail("breaker", routes.guard().breaker().getState().name())
                 .withDetail("cloudSessionsFree", routes.guard().bulkhead().getMetrics().getAvailableConcurrentCalls())

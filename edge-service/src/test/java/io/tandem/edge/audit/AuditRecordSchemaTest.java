@@ -43,7 +43,7 @@ class AuditRecordSchemaTest {
         outcome.cloudStep(0.0001);
         outcome.fellBack(9, "the cloud closed the link");
         outcome.warn("the cloud route stopped after 9 tokens");
-        return RoutingAudit.record("chatcmpl-" + "0123456789abcdef".repeat(2), Instant.parse("2026-11-23T12:00:00Z"),
+        return RoutingAudit.record("chatcmpl-" + "0123456789abcdef".repeat(2), "kiosk-7", Instant.parse("2026-11-23T12:00:00Z"),
                 routed, outcome, "ok", 20, new AuditRecord.Model("stories260K", "sha256:abc123"),
                 new AuditRecord.Model(null, "sha256:abc123"), service.budget(), 12.5, 80.25);
     }
@@ -62,13 +62,14 @@ class AuditRecordSchemaTest {
                 record(service(0, healthy), Route.SPLIT, Sensitivity.INTERNAL, busy),
                 record(service(Double.POSITIVE_INFINITY, CloudState.none()), Route.AUTO, Sensitivity.PUBLIC, idle));
         Path file = dir.resolve("audit/audit.jsonl");
-        try (AuditLog log = new AuditLog(file)) {
+        try (AuditLog log = new AuditLog(file, "kiosk-7")) {
             records.forEach(log::append);
         }
         List<String> lines = Files.readAllLines(file);
         assertThat(lines).hasSize(records.size());
         for (String line : lines) {
             assertThat(AuditSchema.errors(line)).as(line).isEmpty();
+            assertThat(line).as("the audit line names the device").contains("\"device\":\"kiosk-7\"");
         }
         assertThat(lines).extracting(l -> l.replaceAll(".*\"route\":\"([a-z]+)\",\"rule\".*", "$1"))
                 .containsExactly("escalate", "split", "local", "local", "local", "local");

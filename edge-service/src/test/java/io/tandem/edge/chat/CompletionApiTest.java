@@ -77,6 +77,9 @@ class CompletionApiTest {
         JsonNode trace = body.get("tandem").get("trace");
         assertThat(trace.get("rule").asString()).isEqualTo("LOCAL_CAPACITY");
         assertThat(trace.get("request_id").asString()).isEqualTo(body.get("id").asString());
+        // a whole answer is "ok", not "cancelled" (next() cancels upstream as it takes the result)
+        assertThat(trace.get("outcome").get("status").asString()).isEqualTo("ok");
+        assertThat(trace.get("device").asString()).isEqualTo("kiosk-1");
         assertThat(trace.get("rejected").toString()).contains("this edge has no cloud link configured");
         assertThat(trace.get("outcome").get("completion_tokens").asInt()).isEqualTo(20);
         assertThat(io.tandem.edge.audit.AuditSchema.errors(trace.toString())).isEmpty();

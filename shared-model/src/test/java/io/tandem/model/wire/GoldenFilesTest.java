@@ -78,6 +78,21 @@ class GoldenFilesTest {
         }
     }
 
+    /** The README states the Open body's fixed part after the string; the decoder and the goldens decide it. */
+    @Test
+    void theReadmeStatesTheOpenBodyTheDecoderReads() throws IOException {
+        String readme = new String(read("README.md"), java.nio.charset.StandardCharsets.UTF_8);
+        java.util.regex.Matcher stated = java.util.regex.Pattern.compile("(\\d+) bytes after the string").matcher(readme);
+        assertThat(stated.find()).as("the README states the bytes after the manifest hash").isTrue();
+        byte[] open = read("open-full.bin");
+        int bodyLength = java.nio.ByteBuffer.wrap(open, 24, 4).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt();
+        int hashLength = java.nio.ByteBuffer.wrap(open, 28, 2).order(java.nio.ByteOrder.LITTLE_ENDIAN).getShort();
+        int afterString = bodyLength - 2 - hashLength;
+        assertThat(Integer.parseInt(stated.group(1))).isEqualTo(afterString).isEqualTo(30);
+        Envelope decoded = new FrameDecoder().decode(open);
+        assertThat(decoded.frame()).isInstanceOf(Frame.Open.class);
+    }
+
     private static byte[] read(String name) throws IOException {
         try (InputStream in = GoldenFilesTest.class.getResourceAsStream(WireGoldens.RESOURCE_DIR + name)) {
             assertThat(in).as("golden file " + name).isNotNull();
