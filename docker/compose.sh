@@ -101,14 +101,34 @@ build_images() {
 
 tag() { echo "${TANDEM_TAG:-$(sed -n 's/^TANDEM_TAG=//p' "$DOCKER_DIR/.env")}"; }
 
-# The issuer's signing key, made once for the demo (never in an image: a compose secret).
-ensure_signing_key() {  # $1: the key file
-  [ -s "$1" ] && return
-  command -v openssl >/dev/null || die "openssl is needed to make the issuer's signing key $1"
-  mkdir -p "$(dirname "$1")"
-  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1" 2>/dev/null
-  chmod 644 "$1"   # read by the issuer's unprivileged user (uid 10001) through the bind mount
-  say "made the issuer's signing key $1"
+# The demo's secrets, made once on this machine in $1 (never in an image): the issuer's signing key
+# (a compose secret), and each kiosk registered as a device of its own at the issuer
+# (devices/devices.txt, mounted read-only into the issuer) with its secret in <kiosk>.env.
+ensure_secrets() {  # $1: the secrets folder
+  local dir="$1" kiosk secret
+  mkdir -p "$dir/devices"
+  if [ ! -s "$dir/issuer-signing-key.pem" ]; then
+    command -v openssl >/dev/null || die "openssl is needed to make the issuer's signing key in $dir"
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$dir/issuer-signing-key.pem" 2>/dev/null
+    chmod 644 "$dir/issuer-signing-key.pem"   # read by the issuer's unprivileged user (uid 10001) through the mount
+    say "made the issuer's signing key $dir/issuer-signing-key.pem"
+  fi
+  for kiosk in kiosk-1 kiosk-2; do
+    [ -s "$dir/$kiosk.env" ] && grep -q "^$kiosk[[:space:]]" "$dir/devices/devices.txt" 2>/dev/null && continue
+    # a kiosk whose secret was lost is registered afresh
+    [ -f "$dir/devices/devices.txt" ] && sed -i "/^$kiosk[[:space:]]/d" "$dir/devices/devices.txt"
+    secret="$("$ROOT/bin/tandem" device add "$kiosk" --file "$dir/devices/devices.txt" 2>/dev/null)" \
+      || die "cannot register $kiosk as a device in $dir/devices/devices.txt (try: bin/tandem device add $kiosk --file ...)"
+    (umask 077; echo "TANDEM_DEVICE_SECRET=$secret" > "$dir/$kiosk.env")
+    say "registered $kiosk as a device of its own ($dir/devices/devices.txt; its secret in $dir/$kiosk.env)"
+  done
+  chmod 755 "$dir/devices"; chmod 644 "$dir/devices/devices.txt"
+}
+
+secrets_dir() {  # the folder docker/.env names, absolute
+  local dir; dir="$(sed -n 's/^TANDEM_SECRETS_DIR=//p' "$DOCKER_DIR/.env" | tail -n1)"
+  dir="${TANDEM_SECRETS_DIR:-${dir:-./secrets}}"
+  case "$dir" in /*) echo "$dir" ;; *) echo "$DOCKER_DIR/${dir#./}" ;; esac
 }
 
 # --- Health ----------------------------------------------------------------------------------
@@ -257,9 +277,15 @@ prometheus_targets_up() {  # $1 Prometheus port; waits for a scrape of every tar
   jq -r '.data.activeTargets[]? | "    \(.labels.job) \(.scrapeUrl) \(.health) \(.lastError)"' <<< "$body"; return 1
 }
 
-audit_volume_written() {  # the edge writes its audit trail to its named volume through a read-only root
-  local id; id="$(compose ps -q kiosk-1)"
-  docker exec "$id" sh -c 'test -s /var/log/tandem/audit.jsonl && ! touch /app/x 2>/dev/null'
+audit_names_each_device() {  # each kiosk writes its audit trail to its volume (read-only root), naming itself
+  local kiosk id
+  for kiosk in kiosk-1 kiosk-2; do
+    id="$(compose ps -q "$kiosk")"
+    docker exec "$id" sh -c 'test -s /var/log/tandem/audit.jsonl && ! touch /app/x 2>/dev/null' \
+      || { echo "    $kiosk: no audit trail, or a writable root"; return 1; }
+    docker exec "$id" cat /var/log/tandem/audit.jsonl | jq -e -s --arg d "$kiosk" 'length > 0 and all(.device == $d)' >/dev/null \
+      || { echo "    $kiosk: audit lines name $(docker exec "$id" cat /var/log/tandem/audit.jsonl | jq -r .device | sort -u | tr '\n' ' ')"; return 1; }
+  done
 }
 
 run_test() {
@@ -268,16 +294,15 @@ run_test() {
   command -v unzip >/dev/null || install_packages unzip || die "unzip is needed"
   work="$(mktemp -d "${TMPDIR:-/tmp}/tandem-compose-test.XXXXXX")"   # global: the EXIT trap removes it
   export COMPOSE_PROJECT_NAME="tandem-test-$$"
-  local env="$work/test.env" secret="ci-$(openssl rand -hex 16)"
-  ensure_signing_key "$work/issuer-signing-key.pem"
+  local env="$work/test.env"
+  ensure_secrets "$work"
   local kiosk1 kiosk2 prom
   kiosk1="$(free_port)"; kiosk2="$(free_port)"; prom="$(free_port)"
   {
     sed -n 's/^TANDEM_TAG=.*/&/p; s/^PI_.*/&/p' "$DOCKER_DIR/.env"
     echo "ISSUER_PORT=$(free_port)"; echo "CLOUD_PORT=$(free_port)"
     echo "KIOSK1_PORT=$kiosk1"; echo "KIOSK2_PORT=$kiosk2"; echo "PROMETHEUS_PORT=$prom"
-    echo "TANDEM_EDGE_CLIENT_ID=tandem-edge"; echo "TANDEM_EDGE_CLIENT_SECRET=$secret"
-    echo "ISSUER_SIGNING_KEY_FILE=$work/issuer-signing-key.pem"
+    echo "TANDEM_SECRETS_DIR=$work"
   } > "$env"
   COMPOSE+=(--env-file "$env")
   cleanup() {
@@ -302,9 +327,11 @@ run_test() {
   done
   check "tandem/prometheus runs as a non-root user" image_runs_as_non_root "tandem/prometheus:$(tag)"
   check "the edge image is under 300 MB" edge_image_under_300mb
-  # the committed demo secrets, this run's secret and signing key must be in no layer
-  local key_line; key_line="$(sed -n '2p' "$work/issuer-signing-key.pem")"
-  local demo_secrets=("$secret" "$key_line" "$(sed -n 's/^TANDEM_EDGE_CLIENT_SECRET=//p' "$DOCKER_DIR/.env")" tandem-edge-secret)
+  # this run's device secrets, their hashes and the signing key must be in no layer
+  local demo_secrets=("$(sed -n '2p' "$work/issuer-signing-key.pem")"
+                      "$(sed -n 's/^TANDEM_DEVICE_SECRET=//p' "$work/kiosk-1.env")"
+                      "$(sed -n 's/^TANDEM_DEVICE_SECRET=//p' "$work/kiosk-2.env")"
+                      "$(awk '$1 == "kiosk-1" {print $2}' "$work/devices/devices.txt")")
   for image in "${TANDEM_IMAGES[@]}" tandem/prometheus; do
     check "no secret in any layer of $image" no_secret_in_image "$image:$(tag)" "${demo_secrets[@]}"
   done
@@ -314,7 +341,7 @@ run_test() {
   check "every service becomes healthy" wait_healthy 300
   check "routes local, split and cloud give the same greedy text on both kiosks" same_greedy_text_everywhere "$kiosk1" "$kiosk2"
   check "Prometheus scrapes every service (5 targets up)" prometheus_targets_up "$prom"
-  check "kiosk-1 writes its audit trail to its volume on a read-only root filesystem" audit_volume_written
+  check "each kiosk is its own device: its audit trail (on its volume, read-only root) names it" audit_names_each_device
   echo "compose: $PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]
 }
@@ -326,8 +353,7 @@ case "$cmd" in
   help|-h|--help) usage ;;
   up)
     ensure_docker
-    key="$(sed -n 's/^ISSUER_SIGNING_KEY_FILE=//p' "$DOCKER_DIR/.env")"
-    ensure_signing_key "$DOCKER_DIR/${key#./}"
+    ensure_secrets "$(secrets_dir)"
     build_images
     compose up -d --no-build "$@"
     say "waiting for every service to be healthy..."

@@ -96,6 +96,11 @@ class DeploymentFilesTest {
         assertThat(compose.path("services").path("kiosk-2").path("environment").path("SPRING_PROFILES_ACTIVE")
                 .asString()).isEqualTo("pi");
         assertThat(compose.path("services").path("kiosk-2").has("mem_limit")).isTrue();
+        // each kiosk is a device of its own
+        assertThat(compose.path("services").path("kiosk-1").path("environment").path("TANDEM_DEVICE_ID").asString())
+                .isEqualTo("kiosk-1");
+        assertThat(compose.path("services").path("kiosk-2").path("environment").path("TANDEM_DEVICE_ID").asString())
+                .isEqualTo("kiosk-2");
         // the edges reach the cloud where it listens, on the agent path the cloud serves
         String agentPath = yaml(ROOT.resolve("config/cloud.yml")).getFirst()
                 .path("tandem").path("cloud").path("agent").path("path").asString();
@@ -147,7 +152,9 @@ class DeploymentFilesTest {
                 .asString()).isEqualTo("arm64");
         assertThat(edge.path("spec").path("template").path("spec").path("containers").get(0).path("resources")
                 .path("limits").path("memory").asString()).isNotEmpty();
-        assertThat(edge.toString()).contains("secretKeyRef", "tandem-edge-link");
+        // each kiosk authenticates as itself: its identity is read from the node, not shared in one Secret
+        assertThat(edge.toString()).contains("configtree:/etc/tandem-device/", "/etc/tandem/device")
+                .doesNotContain("secretKeyRef");
 
         List<JsonNode> cloud = render(K8S.resolve("cloud/overlays/production"));
         JsonNode hpa = cloud.stream().filter(o -> o.path("kind").asString().equals("HorizontalPodAutoscaler"))
@@ -210,9 +217,11 @@ class DeploymentFilesTest {
             }
         }
         assertThat(env.get("SPRING_PROFILES_ACTIVE")).isEqualTo("pi");
+        assertThat(env).containsKeys("TANDEM_DEVICE_ID", "TANDEM_DEVICE_SECRET");
+        // the names config/edge.yml reads the device's identity from
+        assertThat(Files.readString(ROOT.resolve("config/edge.yml"))).contains("${TANDEM_DEVICE_SECRET");
         JsonNode link = JSON.readTree(env.get("SPRING_APPLICATION_JSON"));
-        assertThat(link.has("spring.security.oauth2.client.registration.tandem-cloud.client-id")).isTrue();
-        assertThat(link.has("spring.security.oauth2.client.registration.tandem-cloud.client-secret")).isTrue();
+        assertThat(link.has("spring.security.oauth2.client.provider.tandem-cloud.token-uri")).isTrue();
     }
 
     // --- helpers ---------------------------------------------------------------------------------
