@@ -174,7 +174,8 @@ class DeploymentFilesTest {
     void configurationCopiesForKustomizeEqualConfigAndTheClusterIssuerRegistersNoDemoClient() throws IOException {
         for (String[] copy : new String[][] { { "cloud/base/cloud.yml", "cloud.yml" },
                 { "edge-fleet/base/edge.yml", "edge.yml" }, { "edge-fleet/base/edge-pi.yml", "edge-pi.yml" } }) {
-            assertThat(Files.readString(K8S.resolve(copy[0]))).as(copy[0] + " is a copy of config/" + copy[1])
+            assertThat(Files.readString(K8S.resolve(copy[0]))).as("deploy/k8s/" + copy[0] + " must be a copy of config/" + copy[1]
+                            + " (kustomize reads nothing outside its folder): cp config/" + copy[1] + " deploy/k8s/" + copy[0])
                     .isEqualTo(Files.readString(ROOT.resolve("config").resolve(copy[1])));
         }
         JsonNode clusterIssuer = yaml(K8S.resolve("cloud/base/issuer.yml")).getFirst();
