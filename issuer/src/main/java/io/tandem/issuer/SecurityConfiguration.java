@@ -68,7 +68,7 @@ class SecurityConfiguration {
     @Bean
     @Order(Ordered.HIGHEST_PRECEDENCE + 1)
     SecurityFilterChain everythingElseChain(HttpSecurity http) {
-        // Nothing but the health endpoint is mapped here (management exposure is health only),
+        // Nothing but the health and prometheus endpoints is mapped here (see application.yml),
         // so letting requests through yields a plain 404 for unknown paths. A client probing
         // /.well-known/openid-configuration then reads "not OIDC" and falls back to the OAuth
         // metadata, where a 403 would suggest missing credentials. No sessions or forms either,

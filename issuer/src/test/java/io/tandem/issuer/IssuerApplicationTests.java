@@ -124,8 +124,11 @@ class IssuerApplicationTests {
     }
 
     @Test
-    void nothingButHealthBesidesTheTokenJwksAndMetadataEndpoints() {
+    void nothingButHealthAndMetricsBesidesTheTokenJwksAndMetadataEndpoints() {
         assertThat(this.issuer.get("/actuator/health").getStatusCode()).isEqualTo(HttpStatus.OK);
+        // the readiness probe (container health checks) and the Prometheus scrape
+        assertThat(this.issuer.get("/actuator/health/readiness").getBody()).contains("\"status\":\"UP\"");
+        assertThat(this.issuer.get("/actuator/prometheus").getBody()).contains("jvm_memory_used_bytes");
         // no login page, no other actuator endpoint, no OIDC discovery (clients fall back on
         // 404), and none of the authorization server's endpoints a client_credentials issuer
         // does not need
