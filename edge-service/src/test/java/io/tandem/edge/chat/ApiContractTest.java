@@ -88,7 +88,7 @@ class ApiContractTest {
     }
 
     JsonNode post(Map<String, Object> body) {
-        return client.post().uri("/v1/chat/completions").bodyValue(body).exchange().expectStatus().isOk()
+        return client.mutate().responseTimeout(java.time.Duration.ofSeconds(60)).build().post().uri("/v1/chat/completions").bodyValue(body).exchange().expectStatus().isOk()
                 .expectBody(JsonNode.class).returnResult().getResponseBody();
     }
 
@@ -346,7 +346,7 @@ class ApiContractTest {
                 Map.of("name", "person", "strict", true, "schema", json.readTree(SCHEMA)));
         TreeSet<String> distinct = new TreeSet<>();
         for (int seed = 0; seed < 50; seed++) {
-            JsonNode body = post(chat("temperature", 1, "seed", seed, "max_tokens", 120, "response_format", format));
+            JsonNode body = post(chat("temperature", 1, "seed", seed, "max_tokens", 80, "response_format", format));
             String text = body.get("choices").get(0).get("message").get("content").asString();
             JsonNode parsed = json.readTree(text);
             assertThat(validator.validate(text, InputFormat.JSON)).as("seed %d: %s", seed, text).isEmpty();
