@@ -5,7 +5,12 @@
 
 (() => {
   const API = 'v1/chat/completions';
-  const MAX_TOKENS = 256;
+  // Answer length: 256 tokens unless the page's address says otherwise (?max_tokens=N, 1..1024), so an
+  // operator can keep answers short on a slow device.
+  const MAX_TOKENS = (() => {
+    const asked = Number.parseInt(new URLSearchParams(location.search).get('max_tokens'), 10);
+    return Number.isInteger(asked) && asked >= 1 && asked <= 1024 ? asked : 256;
+  })();
   const TEMPERATURE = 0.8;
 
   const $ = (id) => document.getElementById(id);

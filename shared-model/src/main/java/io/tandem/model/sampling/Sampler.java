@@ -73,6 +73,20 @@ public final class Sampler {
         return choice;
     }
 
+    /**
+     * A token this sequence already has, chosen elsewhere (an answer that began on another machine):
+     * it counts for the penalties and moves the mask on, as if this sampler had chosen it.
+     */
+    public void replay(int token) {
+        generated++;
+        if (counts != null) {
+            counts[token]++;
+        }
+        if (mask != null) {
+            mask.accept(token);
+        }
+    }
+
     private TokenChoice choose(FloatBuffer logits) {
         int n = probabilities.length;
         int base = logits.position();
