@@ -254,20 +254,11 @@ public class CompletionController {
         return routing.route(facts, device, k);
     }
 
-    /** The first parameter that only this device can apply (the cloud samples with temperature, top-p and seed only). */
+    /**
+     * The first parameter only this device can apply: the cloud applies logit rules and output constraints
+     * (they travel in the Decoding frame) but sends no alternatives with its tokens.
+     */
     private static String deviceOnlyParameter(CompletionRequest request) {
-        if (request.constraint() != null) {
-            return "response_format";
-        }
-        if (!request.rules().bias().isEmpty()) {
-            return "logit_bias";
-        }
-        if (request.rules().presencePenalty() != 0f) {
-            return "presence_penalty";
-        }
-        if (request.rules().frequencyPenalty() != 0f) {
-            return "frequency_penalty";
-        }
         if (request.topLogprobs() > 0) {
             return request.chat() ? "top_logprobs" : "logprobs";
         }
