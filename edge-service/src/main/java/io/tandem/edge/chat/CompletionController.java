@@ -78,11 +78,8 @@ public class CompletionController {
         this.model = model;
         this.metrics = metrics;
         this.json = json;
-        this.parser = new RequestParser(json, model.config().vocabSize(), field -> model.tokenizer().chatTemplateSource()
-                .filter(t -> t.contains("tools")).isPresent()
-                ? field + ": tool calls are not supported on this edge yet (the model's template renders tools, but"
-                        + " constrained tool-call decoding is not built); send the request without tools"
-                : field + ": the model " + model.id() + " cannot call tools: its chat template renders no tools");
+        this.parser = new RequestParser(json, model.config().vocabSize(), model.chatTemplate().rendersTools() ? null
+                : "the model " + model.id() + " cannot call tools: its chat template renders no tools");
         this.routing = routing;
         this.speed = speed;
         this.audit = audit;
@@ -312,9 +309,11 @@ public class CompletionController {
         }
         int[] ids;
         int trimmed = 0;
+        ToolRequest tools = request.tools() != null && request.tools().choice() != ToolRequest.Choice.NONE
+                ? request.tools() : null;
         if (request.chat()) {
             List<io.tandem.model.chat.ChatMessage> messages = request.messages();
-            ids = encodeChat(messages);
+            ids = encodeChat(messages, tools);
             // room for the answer: what the caller asked for, else a quarter of the context
             int room = request.maxTokens() != null ? request.maxTokens() : Math.max(1, context / 4);
             if (request.tandem().trimHistory()) {
@@ -325,7 +324,7 @@ public class CompletionController {
                         break;
                     }
                     trimmed += HistoryTrim.dropTurn(kept, oldest);
-                    ids = encodeChat(kept);
+                    ids = encodeChat(kept, tools);
                 }
                 if (ids.length + room > context) {
                     throw new ApiProblem(ApiProblem.Kind.CONTEXT_EXCEEDED, "messages", "even with the older turns left out,"
@@ -348,16 +347,20 @@ public class CompletionController {
                 request.topP() == null ? 1f : request.topP(), 0,
                 request.seed() == null ? OptionalLong.empty() : OptionalLong.of(request.seed()));
         var constraint = request.constraint();
+        if (tools != null && tools.mustCall()) {
+            ToolCalls.Format format = ToolCalls.format(model.tokenizer().chatTemplateSource().orElse(""));
+            constraint = io.tandem.model.constrain.OutputConstraint.toolCall(format.prefix(), format.suffix(), tools.callable());
+        }
         var mask = constraint == null ? null : vocabulary().compile(constraint);
         GenerationRequest generation = new GenerationRequest(ids, maxTokens, request.stop(), sampling, request.rules(),
                 constraint, mask, request.logprobs() ? request.topLogprobs() : 0);
         return new Prepared(generation, trimmed);
     }
 
-    private int[] encodeChat(List<io.tandem.model.chat.ChatMessage> messages) {
+    private int[] encodeChat(List<io.tandem.model.chat.ChatMessage> messages, ToolRequest tools) {
         String rendered;
         try {
-            rendered = model.renderChat(messages);
+            rendered = tools == null ? model.renderChat(messages) : model.chatTemplate().render(messages, tools.definitions());
         } catch (io.tandem.model.chat.ChatTemplateException e) {
             // the model's own template refused the conversation (raise_exception), e.g. roles out of order
             throw ApiProblem.invalid("messages", "the model's chat template refused these messages: " + e.getMessage());
@@ -391,18 +394,21 @@ public class CompletionController {
         }
         GenerationResult[] results = new GenerationResult[request.n()];
         int[] finishedChoices = new int[1];
+        // an answer that may be a tool call is sent whole at its end, as a call or as text
+        boolean holdText = request.tools() != null && request.tools().choice() != ToolRequest.Choice.NONE;
         Flux<ServerSentEvent<String>> body = events.doOnNext(e -> exchange.observe(e.event()))
                 .concatMap(indexed -> switch (indexed.event()) {
                     case InferenceEvent.Started started -> Flux.<ServerSentEvent<String>>empty();
                     case InferenceEvent.Token token -> {
                         String text = token.token().text();
                         Map<String, Object> logprobs = request.logprobs() ? tokenLogprobs(List.of(token.token().choice())) : null;
-                        yield text.isEmpty() && logprobs == null
+                        yield (text.isEmpty() || holdText) && logprobs == null
                                 ? Flux.<ServerSentEvent<String>>empty()
+                                : holdText ? Flux.just(sse(textChunk(exchange, indexed.index(), "", logprobs)))
                                 : Flux.just(sse(textChunk(exchange, indexed.index(), text, logprobs)));
                     }
-                    case InferenceEvent.TrailingText trailing ->
-                            Flux.just(sse(textChunk(exchange, indexed.index(), trailing.text(), null)));
+                    case InferenceEvent.TrailingText trailing -> holdText ? Flux.<ServerSentEvent<String>>empty()
+                            : Flux.just(sse(textChunk(exchange, indexed.index(), trailing.text(), null)));
                     case InferenceEvent.Finished finished -> {
                         results[indexed.index()] = finished.result();
                         boolean last = ++finishedChoices[0] == request.n();
@@ -411,6 +417,20 @@ public class CompletionController {
                         }
                         Flux<ServerSentEvent<String>> end = Flux.just(sse(chunk(exchange, indexed.index(),
                                 chat ? Map.of() : null, finishReason(finished.result()), null, last ? tandem(exchange) : null)));
+                        if (holdText) {
+                            List<Map<String, Object>> calls = toolCalls(request, finished.result());
+                            List<Map<String, Object>> indexedCalls = new java.util.ArrayList<>();
+                            for (int c = 0; c < calls.size(); c++) {
+                                Map<String, Object> call = new LinkedHashMap<>(calls.get(c));
+                                call.put("index", c);
+                                indexedCalls.add(call);
+                            }
+                            Map<String, Object> delta = calls.isEmpty() ? Map.of("content", finished.result().text())
+                                    : Map.of("tool_calls", indexedCalls);
+                            end = Flux.just(sse(chunk(exchange, indexed.index(), delta, null, null, null)),
+                                    sse(chunk(exchange, indexed.index(), Map.of(), calls.isEmpty()
+                                            ? finishReason(finished.result()) : "tool_calls", null, last ? tandem(exchange) : null)));
+                        }
                         if (last && request.includeUsage()) {
                             Map<String, Object> usage = chunkEnvelope(exchange);
                             usage.put("choices", List.of());
@@ -472,9 +492,16 @@ public class CompletionController {
             if (request.chat()) {
                 Map<String, Object> message = new LinkedHashMap<>();
                 message.put("role", "assistant");
-                message.put("content", result.text());
+                List<Map<String, Object>> calls = toolCalls(request, result);
+                message.put("content", calls.isEmpty() ? result.text() : null);
+                if (!calls.isEmpty()) {
+                    message.put("tool_calls", calls);
+                }
                 choice.put("message", message);
                 choice.put("logprobs", logprobs);
+                choice.put("finish_reason", calls.isEmpty() ? finishReason(result) : "tool_calls");
+                choices.add(choice);
+                continue;
             } else {
                 choice.put("text", request.echo() ? request.prompt() + result.text() : result.text());
                 choice.put("logprobs", logprobs == null ? null : legacyLogprobs(logprobs));
@@ -491,6 +518,15 @@ public class CompletionController {
         body.put("usage", usage(results));
         body.put("tandem", tandem(exchange));
         return body;
+    }
+
+    /** The calls in an answer to a request that offered tools (empty when it offered none or the answer is text). */
+    private List<Map<String, Object>> toolCalls(CompletionRequest request, GenerationResult result) {
+        if (request.tools() == null || request.tools().choice() == ToolRequest.Choice.NONE) {
+            return List.of();
+        }
+        return ToolCalls.parse(result.text(), ToolCalls.format(model.tokenizer().chatTemplateSource().orElse("")),
+                request.tools().parameters().keySet(), json);
     }
 
     /** OpenAI's chat logprobs: {@code {content: [{token, logprob, bytes, top_logprobs: [...]}]}}. */

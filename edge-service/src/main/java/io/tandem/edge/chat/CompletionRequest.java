@@ -27,7 +27,14 @@ public record CompletionRequest(
         int topLogprobs,
         io.tandem.model.sampling.LogitRules rules,
         io.tandem.model.constrain.OutputConstraint constraint,
-        boolean echo) {
+        boolean echo,
+        ToolRequest tools) {
+
+    /** The same request offering {@code offered} tools (null: none). */
+    public CompletionRequest withTools(ToolRequest offered) {
+        return new CompletionRequest(model, messages, prompt, maxTokens, temperature, topP, seed, stop, stream, includeUsage,
+                tandem, n, logprobs, topLogprobs, rules, constraint, echo, offered);
+    }
 
     public boolean chat() {
         return messages != null;

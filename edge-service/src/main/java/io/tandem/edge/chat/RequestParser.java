@@ -42,10 +42,10 @@ public final class RequestParser {
             "verbosity", "verbosity is not supported");
     private final JsonMapper json;
     private final int vocabSize;
-    private final java.util.function.Function<String, String> toolsRefusal;
+    private final String toolsRefusal;
 
-    /** @param toolsRefusal why this model refuses a tools field (its chat template renders no tools, say) */
-    public RequestParser(JsonMapper json, int vocabSize, java.util.function.Function<String, String> toolsRefusal) {
+    /** @param toolsRefusal why this model refuses tools (its chat template renders none), or null when it takes them */
+    public RequestParser(JsonMapper json, int vocabSize, String toolsRefusal) {
         this.json = json;
         this.vocabSize = vocabSize;
         this.toolsRefusal = toolsRefusal;
@@ -78,7 +78,7 @@ public final class RequestParser {
         if (maxTokens == null) {
             maxTokens = optionalInt(root, "max_tokens");
         }
-        refuseTools(root);
+        ToolRequest tools = tools(root);
         boolean logprobs = optionalBoolean(root, "logprobs", false);
         Integer top = optionalInt(root, "top_logprobs");
         if (top != null && (top < 0 || top > MAX_TOP_LOGPROBS)) {
@@ -87,24 +87,94 @@ public final class RequestParser {
         if (top != null && top > 0 && !logprobs) {
             throw ApiProblem.invalid("top_logprobs", "top_logprobs needs logprobs: true");
         }
-        return common(root, List.copyOf(parsed), null, maxTokens, logprobs, top == null ? 0 : top,
-                responseFormat(root.get("response_format")), false);
+        io.tandem.model.constrain.OutputConstraint format = responseFormat(root.get("response_format"));
+        if (format != null && tools != null && tools.choice() != ToolRequest.Choice.NONE) {
+            throw ApiProblem.invalid("response_format", "response_format and tools cannot both shape one answer");
+        }
+        CompletionRequest request = common(root, List.copyOf(parsed), null, maxTokens, logprobs, top == null ? 0 : top,
+                format, false);
+        return request.withTools(tools);
     }
 
     /**
-     * Tool calls need a chat template that renders tools and a decoder constrained to the tool's
-     * parameters; until they are built, a request with tools is refused openly rather than answered
-     * as if they were not there.
+     * OpenAI's tools: function definitions with JSON-schema parameters, and tool_choice. A model whose chat
+     * template renders no tools refuses them ({@code toolsRefusal}); a parameters schema the decoder cannot
+     * enforce is refused naming the keyword.
      */
-    private void refuseTools(JsonNode root) {
-        for (String field : List.of("tools", "tool_choice", "parallel_tool_calls")) {
-            JsonNode node = root.get(field);
-            if (node == null || node.isNull() || (field.equals("tools") && node.isArray() && node.isEmpty())
-                    || (field.equals("tool_choice") && node.isString() && node.stringValue().equals("none"))) {
-                continue;
+    private ToolRequest tools(JsonNode root) {
+        JsonNode tools = root.get("tools");
+        JsonNode choice = root.get("tool_choice");
+        JsonNode parallel = root.get("parallel_tool_calls");
+        boolean none = tools == null || tools.isNull() || (tools.isArray() && tools.isEmpty());
+        if (none) {
+            if (choice != null && !choice.isNull() && !(choice.isString() && choice.stringValue().equals("none"))) {
+                throw ApiProblem.invalid("tool_choice", "tool_choice needs tools");
             }
-            throw ApiProblem.invalid(field, toolsRefusal.apply(field));
+            return null;
         }
+        if (toolsRefusal != null) {
+            throw ApiProblem.invalid("tools", toolsRefusal);
+        }
+        if (!tools.isArray()) {
+            throw ApiProblem.invalid("tools", "tools must be an array of {type: function, function: {name, parameters}}");
+        }
+        if (parallel != null && !parallel.isNull() && !parallel.isBoolean()) {
+            throw ApiProblem.invalid("parallel_tool_calls", "parallel_tool_calls must be true or false");
+        }
+        List<Map<String, Object>> definitions = new ArrayList<>();
+        Map<String, JsonNode> parameters = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < tools.size(); i++) {
+            String where = "tools[" + i + "]";
+            JsonNode tool = tools.get(i);
+            JsonNode function = tool.get("function");
+            if (!tool.isObject() || !"function".equals(tool.path("type").asString("")) || function == null || !function.isObject()) {
+                throw ApiProblem.invalid(where, where + " must be {type: function, function: {name, description, parameters}}");
+            }
+            String name = function.path("name").asString("");
+            if (!name.matches("[A-Za-z0-9_-]{1,64}")) {
+                throw ApiProblem.invalid(where + ".function.name", where + ".function.name must be 1 to 64 letters, digits,"
+                        + " underscores or dashes, was '" + name + "'");
+            }
+            if (parameters.containsKey(name)) {
+                throw ApiProblem.invalid(where + ".function.name", "two tools are named '" + name + "'");
+            }
+            JsonNode schema = function.get("parameters");
+            if (schema == null || schema.isNull()) {
+                schema = json.readTree("{\"type\":\"object\",\"properties\":{}}");
+            }
+            try {
+                io.tandem.model.constrain.OutputConstraint.jsonSchema(schema.toString());
+            } catch (io.tandem.model.constrain.OutputConstraint.SchemaException e) {
+                throw ApiProblem.invalid(where + ".function.parameters" + e.path().substring("schema".length()), e.getMessage());
+            }
+            parameters.put(name, schema);
+            @SuppressWarnings("unchecked")
+            Map<String, Object> definition = json.convertValue(tool, Map.class);
+            definitions.add(definition);
+        }
+        ToolRequest.Choice mode = ToolRequest.Choice.AUTO;
+        String forced = null;
+        if (choice != null && !choice.isNull()) {
+            if (choice.isString()) {
+                mode = switch (choice.stringValue()) {
+                    case "none" -> ToolRequest.Choice.NONE;
+                    case "auto" -> ToolRequest.Choice.AUTO;
+                    case "required" -> ToolRequest.Choice.REQUIRED;
+                    default -> throw ApiProblem.invalid("tool_choice", "tool_choice must be none, auto, required or"
+                            + " {type: function, function: {name}}, was '" + choice.stringValue() + "'");
+                };
+            } else if (choice.isObject() && "function".equals(choice.path("type").asString(""))) {
+                forced = choice.path("function").path("name").asString("");
+                if (!parameters.containsKey(forced)) {
+                    throw ApiProblem.invalid("tool_choice", "tool_choice names '" + forced + "', which is not among the tools");
+                }
+                mode = ToolRequest.Choice.FUNCTION;
+            } else {
+                throw ApiProblem.invalid("tool_choice", "tool_choice must be none, auto, required or {type: function,"
+                        + " function: {name}}");
+            }
+        }
+        return new ToolRequest(definitions, parameters, mode, forced);
     }
 
     public CompletionRequest parseCompletion(String body) {
@@ -241,7 +311,7 @@ public final class RequestParser {
         }
         return new CompletionRequest(model, messages, prompt, maxTokens, temperature, topP, seed, stop(root.get("stop")),
                 stream, includeUsage, tandem(root.get("tandem")), n == null ? 1 : n, logprobs, topLogprobs, rules, constraint,
-                echo);
+                echo, null);
     }
 
     private static float penalty(JsonNode root, String field) {

@@ -102,6 +102,60 @@ public final class ConstrainedVocabulary {
             }
         };
 
+        /** Per state, the tokens one shortest completion takes, spelled greedily from the vocabulary. */
+        private final Map<JsonMatcher.State, Integer> costs = new LinkedHashMap<>(256, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<JsonMatcher.State, Integer> eldest) {
+                return size() > CACHED_STATES;
+            }
+        };
+
+        /**
+         * Tokens that surely complete the document from {@code state}: a shortest completion spelled with
+         * the longest matching token at each point (an upper bound that some path reaches).
+         */
+        int tokensToComplete(JsonMatcher.State state) {
+            synchronized (costs) {
+                Integer cached = costs.get(state);
+                if (cached != null) {
+                    return cached;
+                }
+            }
+            byte[] text = state.shortestCompletion();
+            int tokens = 0;
+            int at = 0;
+            while (at < text.length) {
+                Node node = root;
+                int longest = 0;
+                for (int i = at; i < text.length; i++) {
+                    Node next = null;
+                    for (int k = 0; k < node.keys.length; k++) {
+                        if (node.keys[k] == (text[i] & 0xff)) {
+                            next = node.children[k];
+                            break;
+                        }
+                    }
+                    if (next == null) {
+                        break;
+                    }
+                    node = next;
+                    if (node.tokens.length > 0) {
+                        longest = i - at + 1;
+                    }
+                }
+                if (longest == 0) {
+                    tokens = Integer.MAX_VALUE; // a byte no token spells: this completion cannot be written
+                    break;
+                }
+                tokens++;
+                at += longest;
+            }
+            synchronized (costs) {
+                costs.put(state, tokens);
+            }
+            return tokens;
+        }
+
         Compiled(Shape shape) {
             this.start = JsonMatcher.State.start(shape);
         }
@@ -150,8 +204,9 @@ public final class ConstrainedVocabulary {
 
     /**
      * One sequence's position in the grammar. A token is allowed when the grammar accepts its bytes and
-     * the document can still be completed within the tokens left (every byte has a token of its own in
-     * the vocabularies served here), so an answer cut by its token limit is still a whole document.
+     * the document can still be completed within the tokens left (a shortest completion, spelled with the
+     * vocabulary's tokens, fits), so an answer cut by its token limit is still a whole document whenever
+     * the limit leaves room for one at all.
      */
     private final class Mask implements TokenMask {
         private final Compiled compiled;
@@ -181,7 +236,8 @@ public final class ConstrainedVocabulary {
             Arrays.fill(logits, Float.NEGATIVE_INFINITY);
             boolean any = false;
             for (int i = 0; i < kept.length; i++) {
-                if (current.minBytesAfter[i] <= left) {
+                // bytes bound tokens from above; only where they do not fit, spell the completion out
+                if (current.minBytesAfter[i] <= left || compiled.tokensToComplete(current.next[i]) <= left) {
                     logits[current.tokens[i]] = kept[i];
                     any = true;
                 }

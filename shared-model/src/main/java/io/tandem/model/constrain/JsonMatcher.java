@@ -56,6 +56,21 @@ final class JsonMatcher {
             return min;
         }
 
+        /** The bytes of one shortest completion of the document from here (empty when it is complete). */
+        byte[] shortestCompletion() {
+            java.io.ByteArrayOutputStream best = null;
+            for (Config c : configs) {
+                java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+                for (Config k = c; !k.done(); k = k.rest()) {
+                    k.top().complete(out);
+                }
+                if (best == null || out.size() < best.size()) {
+                    best = out;
+                }
+            }
+            return best == null ? new byte[0] : best.toByteArray();
+        }
+
         State feed(int b) {
             List<Config> out = new ArrayList<>(2);
             for (Config c : configs) {
@@ -84,6 +99,70 @@ final class JsonMatcher {
 
         /** Fewest bytes that finish this frame. */
         int minBytes();
+
+        /** Writes one shortest text that finishes this frame ({@link #minBytes} long). */
+        void complete(java.io.ByteArrayOutputStream out);
+    }
+
+    /** One shortest text of a value of {@code shape}. */
+    static void shortest(Shape shape, java.io.ByteArrayOutputStream out) {
+        switch (shape) {
+            case Shape.Obj obj -> {
+                out.write('{');
+                boolean first = true;
+                for (Shape.Prop p : obj.props()) {
+                    if (p.required()) {
+                        if (!first) {
+                            out.write(',');
+                        }
+                        first = false;
+                        out.write('"');
+                        out.writeBytes(p.key());
+                        shortest(p.shape(), out);
+                    }
+                }
+                out.write('}');
+            }
+            case Shape.AnyObj any -> out.writeBytes(bytes("{}"));
+            case Shape.Arr arr -> {
+                out.write('[');
+                for (int i = 0; i < arr.min(); i++) {
+                    if (i > 0) {
+                        out.write(',');
+                    }
+                    shortest(arr.items(), out);
+                }
+                out.write(']');
+            }
+            case Shape.Str str -> {
+                out.write('"');
+                for (int i = 0; i < str.min(); i++) {
+                    out.write('a');
+                }
+                out.write('"');
+            }
+            case Shape.Num num -> out.write('0');
+            case Shape.AnyValue any -> out.write('0');
+            case Shape.Lit lit -> {
+                byte[] best = lit.options().getFirst();
+                for (byte[] o : lit.options()) {
+                    if (o.length < best.length) {
+                        best = o;
+                    }
+                }
+                out.writeBytes(best);
+            }
+            case Shape.AnyOf anyOf -> {
+                Shape best = anyOf.options().getFirst();
+                for (Shape o : anyOf.options()) {
+                    if (Shape.min(o) < Shape.min(best)) {
+                        best = o;
+                    }
+                }
+                shortest(best, out);
+            }
+            case Shape.Seq seq -> seq.parts().forEach(p -> shortest(p, out));
+        }
     }
 
     /** Expects the first byte of a value of {@code shape}. */
@@ -131,12 +210,24 @@ final class JsonMatcher {
                         new Value(option).step(b, rest, out);
                     }
                 }
+                case Shape.Seq seq -> {
+                    Config after = rest;
+                    for (int i = seq.parts().size() - 1; i >= 1; i--) {
+                        after = Config.push(new Value(seq.parts().get(i)), after);
+                    }
+                    new Value(seq.parts().getFirst()).step(b, after, out);
+                }
             }
         }
 
         @Override
         public int minBytes() {
             return Shape.min(shape);
+        }
+
+        @Override
+        public void complete(java.io.ByteArrayOutputStream out) {
+            shortest(shape, out);
         }
     }
 
@@ -161,6 +252,11 @@ final class JsonMatcher {
         @Override
         public int minBytes() {
             return 1;
+        }
+
+        @Override
+        public void complete(java.io.ByteArrayOutputStream out) {
+            out.write(expected);
         }
     }
 
@@ -209,7 +305,7 @@ final class JsonMatcher {
                 default -> Math.max(0, count - 1);
             };
             if (phase == AFTER_COMMA && count == 0) {
-                // a comma was written: some property must follow
+                // a comma was written: some property must follow (complete() writes the same choice)
                 int cheapest = Integer.MAX_VALUE;
                 for (int i = 0; i < obj.props().size(); i++) {
                     if ((seen & (1L << i)) == 0) {
@@ -220,6 +316,37 @@ final class JsonMatcher {
                 n += cheapest;
             }
             return n + commas;
+        }
+
+        @Override
+        public void complete(java.io.ByteArrayOutputStream out) {
+            long missing = obj.requiredMask() & ~seen;
+            boolean needComma = phase == AFTER_VALUE;
+            if (phase == AFTER_COMMA && missing == 0) {
+                int cheapest = -1;
+                for (int i = 0; i < obj.props().size(); i++) {
+                    if ((seen & (1L << i)) == 0) {
+                        Shape.Prop p = obj.props().get(i);
+                        if (cheapest < 0 || p.key().length + Shape.min(p.shape())
+                                < obj.props().get(cheapest).key().length + Shape.min(obj.props().get(cheapest).shape())) {
+                            cheapest = i;
+                        }
+                    }
+                }
+                missing = 1L << cheapest;
+            }
+            for (int i = 0; i < obj.props().size(); i++) {
+                if ((missing & (1L << i)) != 0) {
+                    if (needComma) {
+                        out.write(',');
+                    }
+                    needComma = true;
+                    out.write('"');
+                    out.writeBytes(obj.props().get(i).key());
+                    shortest(obj.props().get(i).shape(), out);
+                }
+            }
+            out.write('}');
         }
     }
 
@@ -261,6 +388,28 @@ final class JsonMatcher {
             }
             return best;
         }
+
+        @Override
+        public void complete(java.io.ByteArrayOutputStream out) {
+            List<Shape.Prop> props = owner.obj().props();
+            int best = -1;
+            int bestLength = Integer.MAX_VALUE;
+            for (int i = 0; i < props.size(); i++) {
+                if ((candidates & (1L << i)) != 0) {
+                    Shape.Prop p = props.get(i);
+                    int length = p.key().length - pos + Shape.min(p.shape())
+                            + new ObjBody(owner.obj(), owner.seen() | (1L << i), ObjBody.AFTER_VALUE).minBytes();
+                    if (length < bestLength) {
+                        best = i;
+                        bestLength = length;
+                    }
+                }
+            }
+            Shape.Prop p = props.get(best);
+            out.write(p.key(), pos, p.key().length - pos);
+            shortest(p.shape(), out);
+            new ObjBody(owner.obj(), owner.seen() | (1L << best), ObjBody.AFTER_VALUE).complete(out);
+        }
     }
 
     /** Inside any JSON object. */
@@ -286,6 +435,11 @@ final class JsonMatcher {
         @Override
         public int minBytes() {
             return phase == AFTER_COMMA ? 5 : 1; // "":0} at least after a comma
+        }
+
+        @Override
+        public void complete(java.io.ByteArrayOutputStream out) {
+            out.writeBytes(bytes(phase == AFTER_COMMA ? "\"\":0}" : "}"));
         }
     }
 
@@ -315,6 +469,22 @@ final class JsonMatcher {
                 case AFTER_VALUE -> missing * (item + 1) + 1;
                 default -> missing * item + Math.max(0, missing - 1) + 1;
             };
+        }
+
+        @Override
+        public void complete(java.io.ByteArrayOutputStream out) {
+            int missing = Math.max(0, arr.min() - count);
+            if (phase == AFTER_COMMA) {
+                shortest(arr.items(), out);
+                missing = Math.max(0, missing - 1);
+            }
+            for (int i = 0; i < missing; i++) {
+                if (i > 0 || phase != OPEN) {
+                    out.write(',');
+                }
+                shortest(arr.items(), out);
+            }
+            out.write(']');
         }
     }
 
@@ -380,6 +550,24 @@ final class JsonMatcher {
             int chars = Math.max(0, min - count - (escape > 0 ? 1 : 0));
             return pending + chars + 1;
         }
+
+        @Override
+        public void complete(java.io.ByteArrayOutputStream out) {
+            for (int i = 0; i < utf8; i++) {
+                out.write(0x80);
+            }
+            if (escape == 1) {
+                out.write('n');
+            } else if (escape >= 2) {
+                for (int i = 1; i < escape; i++) {
+                    out.write('0');
+                }
+            }
+            for (int i = Math.max(0, min - count - (escape > 0 ? 1 : 0)); i > 0; i--) {
+                out.write('a');
+            }
+            out.write('"');
+        }
     }
 
     /** A number: JSON's grammar, phase by phase; it may end in the phases marked terminal. */
@@ -423,6 +611,13 @@ final class JsonMatcher {
         public int minBytes() {
             return terminal() ? 0 : 1;
         }
+
+        @Override
+        public void complete(java.io.ByteArrayOutputStream out) {
+            if (!terminal()) {
+                out.write('0');
+            }
+        }
     }
 
     /** One of several literal texts, {@code pos} bytes of which matched. */
@@ -451,6 +646,17 @@ final class JsonMatcher {
                 min = Math.min(min, o.length - pos);
             }
             return min;
+        }
+
+        @Override
+        public void complete(java.io.ByteArrayOutputStream out) {
+            byte[] best = options.getFirst();
+            for (byte[] o : options) {
+                if (o.length < best.length) {
+                    best = o;
+                }
+            }
+            out.write(best, pos, best.length - pos);
         }
     }
 }

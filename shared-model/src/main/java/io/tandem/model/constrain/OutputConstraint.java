@@ -20,7 +20,13 @@ import tools.jackson.databind.json.JsonMapper;
 public record OutputConstraint(Kind kind, String schema) {
 
     public enum Kind {
-        JSON_OBJECT(1), JSON_SCHEMA(2);
+        JSON_OBJECT(1), JSON_SCHEMA(2),
+        /**
+         * A call of one of several tools, as a chat template asks for it: {@code schema} is
+         * {@code {"prefix": text, "suffix": text, "tools": [{"name", "parameters"}]}}, and the output is the
+         * prefix, {@code {"name": NAME, "arguments": ARGS}} with ARGS valid for that tool, then the suffix.
+         */
+        TOOL_CALL(3);
 
         private final int wireCode;
 
@@ -64,6 +70,25 @@ public record OutputConstraint(Kind kind, String schema) {
         return new OutputConstraint(Kind.JSON_SCHEMA, schema);
     }
 
+    /** One call of one of {@code tools} (name to parameters schema), between {@code prefix} and {@code suffix}. */
+    public static OutputConstraint toolCall(String prefix, String suffix, Map<String, JsonNode> tools) {
+        var spec = JSON.createObjectNode();
+        spec.put("prefix", prefix);
+        spec.put("suffix", suffix);
+        var list = spec.putArray("tools");
+        tools.forEach((name, parameters) -> {
+            var tool = list.addObject();
+            tool.put("name", name);
+            tool.set("parameters", parameters);
+        });
+        return new OutputConstraint(Kind.TOOL_CALL, spec.toString());
+    }
+
+    /** Whether the schema text travels with the kind (json_object needs none). */
+    public boolean hasText() {
+        return kind != Kind.JSON_OBJECT;
+    }
+
     Shape shape() {
         return compile(kind, schema);
     }
@@ -78,11 +103,42 @@ public record OutputConstraint(Kind kind, String schema) {
         } catch (JacksonException e) {
             throw new SchemaException("schema", "the schema is not valid JSON");
         }
+        if (kind == Kind.TOOL_CALL) {
+            return toolCall(root);
+        }
         Shape shape = shape(root, "schema");
         if (!(shape instanceof Shape.Obj) && !(shape instanceof Shape.AnyObj)) {
             throw new SchemaException("schema.type", "the schema's root must be an object (type: object)");
         }
         return shape;
+    }
+
+    private static Shape toolCall(JsonNode spec) {
+        List<Shape> calls = new ArrayList<>();
+        JsonNode tools = spec.get("tools");
+        if (tools == null || !tools.isArray() || tools.isEmpty()) {
+            throw new SchemaException("tools", "a tool call needs at least one tool");
+        }
+        for (int i = 0; i < tools.size(); i++) {
+            JsonNode tool = tools.get(i);
+            String name = tool.get("name").stringValue();
+            JsonNode parameters = tool.get("parameters");
+            Shape arguments = parameters == null || parameters.isNull() ? new Shape.AnyObj()
+                    : shape(parameters, "tools[" + i + "].function.parameters");
+            calls.add(new Shape.Obj(List.of(Shape.Prop.of("name", new Shape.Lit(List.of(literal(tool.get("name")))), true),
+                    Shape.Prop.of("arguments", arguments, true))));
+        }
+        List<Shape> parts = new ArrayList<>();
+        String prefix = spec.path("prefix").asString("");
+        String suffix = spec.path("suffix").asString("");
+        if (!prefix.isEmpty()) {
+            parts.add(new Shape.Lit(List.of(prefix.getBytes(StandardCharsets.UTF_8))));
+        }
+        parts.add(calls.size() == 1 ? calls.getFirst() : new Shape.AnyOf(calls));
+        if (!suffix.isEmpty()) {
+            parts.add(new Shape.Lit(List.of(suffix.getBytes(StandardCharsets.UTF_8))));
+        }
+        return parts.size() == 1 ? parts.getFirst() : new Shape.Seq(parts);
     }
 
     private static Shape shape(JsonNode node, String path) {

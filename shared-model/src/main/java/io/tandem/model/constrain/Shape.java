@@ -180,6 +180,35 @@ sealed interface Shape {
         }
     }
 
+    /** Values one after the other (a literal opening, a JSON object, a literal closing, say). */
+    record Seq(List<Shape> parts) implements Shape {
+        public Seq {
+            parts = List.copyOf(parts);
+            if (parts.isEmpty()) {
+                throw new IllegalArgumentException("a sequence needs a part");
+            }
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return this == o;
+        }
+
+        @Override
+        public int hashCode() {
+            return System.identityHashCode(this);
+        }
+
+        @Override
+        public int minBytes() {
+            int n = 0;
+            for (Shape p : parts) {
+                n += p.minBytes();
+            }
+            return n;
+        }
+    }
+
     /** Any JSON value. */
     record AnyValue() implements Shape {
         @Override

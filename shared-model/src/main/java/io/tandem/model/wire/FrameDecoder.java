@@ -212,6 +212,8 @@ public final class FrameDecoder {
             case 0 -> Optional.empty();
             case 1 -> Optional.of(io.tandem.model.constrain.OutputConstraint.jsonObject());
             case 2 -> Optional.of(io.tandem.model.constrain.OutputConstraint.jsonSchema(readString(in)));
+            case 3 -> Optional.of(new io.tandem.model.constrain.OutputConstraint(
+                    io.tandem.model.constrain.OutputConstraint.Kind.TOOL_CALL, readString(in)));
             default -> throw new WireException(WireError.BAD_VALUE, "unknown constraint kind " + kind);
         };
         need(in, 4);

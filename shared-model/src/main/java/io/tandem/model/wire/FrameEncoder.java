@@ -164,8 +164,7 @@ public final class FrameEncoder {
                 case Frame.Token token -> new Body(4 + 4 + 1 + (token.computeReported() ? 4 : 0), null);
                 case Frame.Load load -> new Body(4 + 4 + 4, null);
                 case Frame.Decoding decoding -> {
-                    byte[] schema = decoding.constraint()
-                            .filter(c -> c.kind() == io.tandem.model.constrain.OutputConstraint.Kind.JSON_SCHEMA)
+                    byte[] schema = decoding.constraint().filter(io.tandem.model.constrain.OutputConstraint::hasText)
                             .map(c -> utf8(c.schema())).orElse(null);
                     yield new Body(1 + 4 + 4 + 2 + 8L * decoding.rules().bias().size() + 1
                             + (schema == null ? 0 : 2 + schema.length) + 4 + 4L * decoding.replay().length, schema);
