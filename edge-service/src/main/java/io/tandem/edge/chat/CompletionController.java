@@ -172,7 +172,9 @@ public class CompletionController {
         }
         Exchange exchange = new Exchange(request, routed, outcome, arrived, traceHeader || request.tandem().trace());
         exchange.trimmedMessages = prepared.trimmedMessages();
-        Flux<Indexed> events = Flux.merge(indexed(choices));
+        List<Flux<Indexed>> indexed = indexed(choices);
+        // one choice (the common case) goes straight through: a merge would only add a queue between
+        Flux<Indexed> events = indexed.size() == 1 ? indexed.getFirst() : Flux.merge(indexed);
         TandemOptions.Route route = routed.decision().route();
         if (request.stream()) {
             Flux<ServerSentEvent<String>> sse = stream(exchange, events);
