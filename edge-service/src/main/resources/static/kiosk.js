@@ -112,8 +112,23 @@
     if (info.reason) {
       const reason = document.createElement('span');
       reason.className = 'reason';
-      reason.textContent = info.reason;
+      reason.textContent = plainReason(info);
+      reason.title = info.reason; // the routing policy's own words, for staff
       meta.appendChild(reason);
+    }
+  }
+
+  /** Why the answer came from where it did, in a shop customer's words. */
+  function plainReason(info) {
+    if (info.warnings && info.warnings.length) return 'The cloud could not help this time, so this kiosk answered by itself.';
+    switch (info.route) {
+      case 'local': return info.reason && info.reason.includes('requested')
+        ? 'You asked this kiosk to answer by itself.'
+        : 'This kiosk could answer quickly by itself, so nothing left the shop.';
+      case 'split': return 'This kiosk started the work and a bigger computer in the cloud finished it.';
+      case 'cloud': return 'A bigger model in the cloud wrote this answer; your words stayed coded as numbers.';
+      case 'escalate': return 'This kiosk began, then asked the cloud for help when it was unsure.';
+      default: return info.reason;
     }
   }
 

@@ -42,6 +42,15 @@ class CloudLinkEndToEndTest {
             + "\"maxLength\":10},\"maxItems\":2}},\"required\":[\"name\",\"age\",\"pet\",\"friends\"],"
             + "\"additionalProperties\":false}";
 
+    static boolean parses(String text) {
+        try {
+            tools.jackson.databind.json.JsonMapper.builder().build().readTree(text);
+            return true;
+        } catch (tools.jackson.core.JacksonException e) {
+            return false;
+        }
+    }
+
     static String structured(String route, int seed) {
         return "{\"messages\":[{\"role\":\"user\",\"content\":\"Once upon a time\"}],\"temperature\":1,\"seed\":" + seed
                 + ",\"max_tokens\":60,\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"person\","
@@ -67,6 +76,8 @@ class CloudLinkEndToEndTest {
                 assertThat(answer.at("/tandem/route").stringValue()).isEqualTo(route);
                 assertThat(answer.at("/tandem/warnings").isEmpty()).as("%s", answer.at("/tandem/warnings")).isTrue();
                 String text = answer.at("/choices/0/message/content").stringValue();
+                assertThat(parses(text)).as("%s seed %d: %s (%s)", route, seed, text, answer.at("/choices/0/finish_reason"))
+                        .isTrue();
                 assertThat(schema.validate(text, com.networknt.schema.InputFormat.JSON)).as("%s seed %d: %s", route, seed, text)
                         .isEmpty();
                 if (local == null) {

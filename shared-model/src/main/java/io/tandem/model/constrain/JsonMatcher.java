@@ -15,6 +15,11 @@ final class JsonMatcher {
     private JsonMatcher() {
     }
 
+    /** Where a container is: just opened, after a member, or after a comma (a member must follow). */
+    static final int OPEN = 0;
+    static final int AFTER_VALUE = 1;
+    static final int AFTER_COMMA = 2;
+
     /** A stack of frames, top first; {@link #DONE} is the empty stack: a complete document. */
     record Config(Frame top, Config rest, int minBytes) {
         static final Config DONE = new Config(null, null, 0);
@@ -172,17 +177,17 @@ final class JsonMatcher {
             switch (shape) {
                 case Shape.Obj obj -> {
                     if (b == '{') {
-                        out.add(Config.push(new ObjBody(obj, 0L, ObjBody.OPEN), rest));
+                        out.add(Config.push(new ObjBody(obj, 0L, OPEN), rest));
                     }
                 }
                 case Shape.AnyObj any -> {
                     if (b == '{') {
-                        out.add(Config.push(new AnyObjBody(AnyObjBody.OPEN), rest));
+                        out.add(Config.push(new AnyObjBody(OPEN), rest));
                     }
                 }
                 case Shape.Arr arr -> {
                     if (b == '[') {
-                        out.add(Config.push(new ArrBody(arr, 0, ArrBody.OPEN), rest));
+                        out.add(Config.push(new ArrBody(arr, 0, OPEN), rest));
                     }
                 }
                 case Shape.Str str -> {
@@ -262,10 +267,6 @@ final class JsonMatcher {
 
     /** Inside an object with declared properties; {@code seen} has a bit per property already written. */
     record ObjBody(Shape.Obj obj, long seen, int phase) implements Frame {
-        static final int OPEN = 0;
-        static final int AFTER_VALUE = 1;
-        static final int AFTER_COMMA = 2;
-
         @Override
         public void step(int b, Config rest, List<Config> out) {
             long missing = obj.requiredMask() & ~seen;
@@ -363,7 +364,7 @@ final class JsonMatcher {
                 byte[] key = props.get(i).key();
                 if ((key[pos] & 0xff) == b) {
                     if (pos + 1 == key.length) {
-                        Config after = Config.push(new ObjBody(owner.obj(), owner.seen() | (1L << i), ObjBody.AFTER_VALUE), rest);
+                        Config after = Config.push(new ObjBody(owner.obj(), owner.seen() | (1L << i), AFTER_VALUE), rest);
                         out.add(Config.push(new Value(props.get(i).shape()), after));
                     } else {
                         still |= 1L << i;
@@ -382,7 +383,7 @@ final class JsonMatcher {
             for (int i = 0; i < props.size(); i++) {
                 if ((candidates & (1L << i)) != 0) {
                     Shape.Prop p = props.get(i);
-                    int after = new ObjBody(owner.obj(), owner.seen() | (1L << i), ObjBody.AFTER_VALUE).minBytes();
+                    int after = new ObjBody(owner.obj(), owner.seen() | (1L << i), AFTER_VALUE).minBytes();
                     best = Math.min(best, p.key().length - pos + Shape.min(p.shape()) + after);
                 }
             }
@@ -398,7 +399,7 @@ final class JsonMatcher {
                 if ((candidates & (1L << i)) != 0) {
                     Shape.Prop p = props.get(i);
                     int length = p.key().length - pos + Shape.min(p.shape())
-                            + new ObjBody(owner.obj(), owner.seen() | (1L << i), ObjBody.AFTER_VALUE).minBytes();
+                            + new ObjBody(owner.obj(), owner.seen() | (1L << i), AFTER_VALUE).minBytes();
                     if (length < bestLength) {
                         best = i;
                         bestLength = length;
@@ -408,16 +409,12 @@ final class JsonMatcher {
             Shape.Prop p = props.get(best);
             out.write(p.key(), pos, p.key().length - pos);
             shortest(p.shape(), out);
-            new ObjBody(owner.obj(), owner.seen() | (1L << best), ObjBody.AFTER_VALUE).complete(out);
+            new ObjBody(owner.obj(), owner.seen() | (1L << best), AFTER_VALUE).complete(out);
         }
     }
 
     /** Inside any JSON object. */
     record AnyObjBody(int phase) implements Frame {
-        static final int OPEN = 0;
-        static final int AFTER_VALUE = 1;
-        static final int AFTER_COMMA = 2;
-
         @Override
         public void step(int b, Config rest, List<Config> out) {
             if (b == '}' && phase != AFTER_COMMA) {
@@ -444,10 +441,6 @@ final class JsonMatcher {
     }
 
     record ArrBody(Shape.Arr arr, int count, int phase) implements Frame {
-        static final int OPEN = 0;
-        static final int AFTER_VALUE = 1;
-        static final int AFTER_COMMA = 2;
-
         @Override
         public void step(int b, Config rest, List<Config> out) {
             if (b == ']' && phase != AFTER_COMMA && count >= arr.min()) {

@@ -48,7 +48,7 @@ public record OutputConstraint(Kind kind, String schema) {
         }
     }
 
-    private static final JsonMapper JSON = JsonMapper.builder().build();
+    static final JsonMapper JSON = JsonMapper.builder().build();
     private static final Set<String> IGNORED = Set.of("title", "description", "default", "examples", "$schema", "$comment",
             "additionalProperties", "strict", "nullable");
 

@@ -77,7 +77,7 @@ sealed interface Shape {
     /** One property: {@code key} is the name as JSON string content followed by {@code ":}, i.e. {@code name":}. */
     record Prop(String name, byte[] key, Shape shape, boolean required) {
         static Prop of(String name, Shape shape, boolean required) {
-            String quoted = JsonText.quote(name);
+            String quoted = OutputConstraint.JSON.writeValueAsString(name);
             return new Prop(name, (quoted.substring(1) + ":").getBytes(StandardCharsets.UTF_8), shape, required);
         }
     }
