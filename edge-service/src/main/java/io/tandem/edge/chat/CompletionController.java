@@ -354,6 +354,10 @@ public class CompletionController {
             constraint = io.tandem.model.constrain.OutputConstraint.toolCall(format.prefix(), format.suffix(), tools.callable());
         }
         var mask = constraint == null ? null : vocabulary().compile(constraint);
+        if (mask != null && maxTokens < mask.minimumTokens()) {
+            throw ApiProblem.invalid(request.maxTokens() != null ? "max_tokens" : "messages", "max_tokens " + maxTokens
+                    + " is too few for the required output: its shortest form takes " + mask.minimumTokens() + " tokens");
+        }
         GenerationRequest generation = new GenerationRequest(ids, maxTokens, request.stop(), sampling, request.rules(),
                 constraint, mask, request.logprobs() ? request.topLogprobs() : 0);
         return new Prepared(generation, trimmed);

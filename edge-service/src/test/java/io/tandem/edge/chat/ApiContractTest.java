@@ -357,6 +357,9 @@ class ApiContractTest {
         JsonNode object = post(chat("temperature", 1, "seed", 3, "max_tokens", 60,
                 "response_format", Map.of("type", "json_object")));
         assertThat(json.readTree(object.get("choices").get(0).get("message").get("content").asString()).isObject()).isTrue();
+        client.post().uri("/v1/chat/completions").bodyValue(chat("max_tokens", 5, "response_format", format)).exchange()
+                .expectStatus().isBadRequest().expectBody().jsonPath("$.parameter").isEqualTo("max_tokens")
+                .jsonPath("$.detail").value(d -> assertThat((String) d).contains("shortest form takes"));
         client.post().uri("/v1/chat/completions").bodyValue(chat("response_format", Map.of("type", "json_schema",
                 "json_schema", Map.of("name", "x", "schema", Map.of("type", "object", "properties",
                         Map.of("a", Map.of("type", "string", "pattern", "^a")))))))

@@ -121,12 +121,23 @@ public final class ConstrainedVocabulary {
                     return cached;
                 }
             }
+            int[] path = completionTokens(state);
+            int tokens = path == null ? Integer.MAX_VALUE : path.length;
+            synchronized (costs) {
+                costs.put(state, tokens);
+            }
+            return tokens;
+        }
+
+        /** A shortest completion spelled greedily with the longest matching tokens, or null when a byte has none. */
+        int[] completionTokens(JsonMatcher.State state) {
             byte[] text = state.shortestCompletion();
-            int tokens = 0;
+            List<Integer> tokens = new ArrayList<>();
             int at = 0;
             while (at < text.length) {
                 Node node = root;
                 int longest = 0;
+                int token = -1;
                 for (int i = at; i < text.length; i++) {
                     Node next = null;
                     for (int k = 0; k < node.keys.length; k++) {
@@ -141,19 +152,16 @@ public final class ConstrainedVocabulary {
                     node = next;
                     if (node.tokens.length > 0) {
                         longest = i - at + 1;
+                        token = node.tokens[0];
                     }
                 }
                 if (longest == 0) {
-                    tokens = Integer.MAX_VALUE; // a byte no token spells: this completion cannot be written
-                    break;
+                    return null;
                 }
-                tokens++;
+                tokens.add(token);
                 at += longest;
             }
-            synchronized (costs) {
-                costs.put(state, tokens);
-            }
-            return tokens;
+            return tokens.stream().mapToInt(Integer::intValue).toArray();
         }
 
         Compiled(Shape shape) {
@@ -200,6 +208,12 @@ public final class ConstrainedVocabulary {
         public TokenMask newMask(int maxTokens) {
             return new Mask(this, maxTokens);
         }
+
+        /** A shortest document spelled with this vocabulary's tokens: a limit below it cannot hold one. */
+        @Override
+        public int minimumTokens() {
+            return tokensToComplete(start);
+        }
     }
 
     /**
@@ -213,6 +227,9 @@ public final class ConstrainedVocabulary {
         private final int maxTokens;
         private JsonMatcher.State state;
         private Allowed current;
+        /** Once the limit is tight: the tokens of a shortest completion, followed to the end. */
+        private int[] forced;
+        private int forcedAt;
 
         Mask(Compiled compiled, int maxTokens) {
             this.compiled = compiled;
@@ -234,6 +251,10 @@ public final class ConstrainedVocabulary {
                 ends[i] = endTokens[i] < logits.length ? logits[endTokens[i]] : 0f;
             }
             Arrays.fill(logits, Float.NEGATIVE_INFINITY);
+            if (forced != null && forcedAt < forced.length) {
+                logits[forced[forcedAt]] = 0f;
+                return;
+            }
             boolean any = false;
             for (int i = 0; i < kept.length; i++) {
                 // bytes bound tokens from above; only where they do not fit, spell the completion out
@@ -243,7 +264,15 @@ public final class ConstrainedVocabulary {
                 }
             }
             if (!any && !complete) {
-                // the limit is too tight for any complete document: keep to the grammar at least
+                // no free choice fits any more: write out a shortest completion, which fits (the state was
+                // entered because it did), token by token
+                forced = compiled.completionTokens(state);
+                forcedAt = 0;
+                if (forced != null && forced.length > 0) {
+                    logits[forced[0]] = 0f;
+                    return;
+                }
+                // nothing spells a completion (a limit too small from the start): keep to the grammar at least
                 for (int i = 0; i < kept.length; i++) {
                     logits[current.tokens[i]] = kept[i];
                     any = true;
@@ -260,6 +289,9 @@ public final class ConstrainedVocabulary {
 
         @Override
         public void accept(int token) {
+            if (forced != null && forcedAt < forced.length && forced[forcedAt] == token) {
+                forcedAt++;
+            }
             if (current == null) {
                 current = compiled.allowed(state);
             }

@@ -16,5 +16,10 @@ public interface TokenMask {
     @FunctionalInterface
     interface Factory {
         TokenMask newMask(int maxTokens);
+
+        /** The fewest tokens an output that satisfies the constraint can take (0: unknown). */
+        default int minimumTokens() {
+            return 0;
+        }
     }
 }

@@ -63,6 +63,41 @@ class ConstrainedDecodingTest {
         }
     }
 
+    /** A limit barely above the shortest document: every answer still ends as a whole document within it. */
+    @Test
+    void aTightTokenLimitStillEndsInAWholeDocument() {
+        String schema = "{\"type\":\"object\",\"properties\":{\"age\":{\"type\":\"integer\"},\"pet\":{\"type\":\"object\","
+                + "\"properties\":{\"kind\":{\"enum\":[\"cat\",\"dog\"]},\"legs\":{\"type\":\"integer\"}},\"required\":[\"kind\","
+                + "\"legs\"]},\"name\":{\"type\":\"string\",\"maxLength\":20},\"friends\":{\"type\":\"array\",\"items\":"
+                + "{\"type\":\"string\"},\"maxItems\":2}},\"required\":[\"age\",\"pet\",\"name\",\"friends\"]}";
+        LoadedModel model = LoadedModel.embedded();
+        ConstrainedVocabulary vocabulary = model.tokenizer().constrainedVocabulary();
+        OutputConstraint constraint = OutputConstraint.jsonSchema(schema);
+        JsonMapper json = JsonMapper.builder().build();
+        try (Engine engine = Engine.open(model, EngineOptions.defaults())) {
+            int minimum = vocabulary.compile(constraint).minimumTokens();
+            assertThat(minimum).isBetween(20, 60);
+            for (int limit : new int[] {minimum, minimum + 5, 60}) {
+                for (int seed = 0; seed < 10; seed++) {
+                    var request = new GenerationRequest(model.encodePrompt("Once upon a time"), limit, List.of(),
+                            new SamplingParams(1f, 1f, 0, OptionalLong.of(seed)), LogitRules.NONE, constraint,
+                            vocabulary.compile(constraint), 0);
+                    var result = engine.generate(request, GenerationListener.NONE, () -> false);
+                    JsonNode parsed;
+                    try {
+                        parsed = json.readTree(result.text());
+                    } catch (tools.jackson.core.JacksonException e) {
+                        throw new AssertionError("limit " + limit + " seed " + seed + " (" + result.tokens().size() + " tokens, "
+                                + result.finishReason() + "): " + result.text(), e);
+                    }
+                    assertThat(parsed.get("pet").get("legs").isIntegralNumber()).as("limit %d seed %d: %s", limit, seed,
+                            result.text()).isTrue();
+                    assertThat(result.tokens()).hasSizeLessThanOrEqualTo(limit);
+                }
+            }
+        }
+    }
+
     private static byte[] bytes(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
     }
