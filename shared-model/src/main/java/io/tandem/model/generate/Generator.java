@@ -1,6 +1,5 @@
 package io.tandem.model.generate;
 
-import io.tandem.model.sampling.Sampler;
 import io.tandem.model.sampling.TokenChoice;
 import java.util.ArrayList;
 import java.util.List;
