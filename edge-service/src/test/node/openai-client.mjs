@@ -195,6 +195,77 @@ await step('f_text_completion', async () => {
   return { text: choice.text };
 });
 
+// ---- issue 14: every parameter honoured or refused ----------------------------------------------
+
+await step('h_n_three_choices', async () => {
+  const c = await client.chat.completions.create({ model, messages: user(PROMPT), temperature: 1, seed: 7, max_tokens: 10, n: 3 });
+  check(c.choices.length === 3, `expected 3 choices, got ${c.choices.length}`);
+  check(c.choices.map((x) => x.index).join() === '0,1,2', `indexes ${show(c.choices.map((x) => x.index))}`);
+  const texts = ['', '', ''];
+  let finishes = 0;
+  for await (const chunk of await client.chat.completions.create({ model, messages: user(PROMPT), temperature: 1, seed: 7,
+    max_tokens: 10, n: 3, stream: true })) {
+    for (const ch of chunk.choices) {
+      texts[ch.index] += ch.delta?.content ?? '';
+      if (ch.finish_reason) finishes++;
+    }
+  }
+  check(finishes === 3, `streamed ${finishes} finishes, expected 3`);
+  for (let i = 0; i < 3; i++) {
+    check(texts[i] === c.choices[i].message.content, `streamed choice ${i} ${show(texts[i])} differs from ${show(c.choices[i].message.content)}`);
+  }
+  return { texts };
+});
+
+await step('i_logprobs_top5', async () => {
+  const c = await client.chat.completions.create({ model, messages: user(PROMPT), temperature: 0, max_tokens: 5,
+    logprobs: true, top_logprobs: 5 });
+  const content = c.choices[0].logprobs?.content;
+  check(Array.isArray(content) && content.length === 5, `logprobs.content is ${show(content)}`);
+  for (const t of content) {
+    check(typeof t.token === 'string' && t.logprob <= 0 && t.top_logprobs.length === 5, `entry ${show(t)}`);
+    check(Math.abs(t.top_logprobs[0].logprob - t.logprob) < 1e-9, `greedy token is not the top one: ${show(t)}`);
+  }
+  return { logprobs: content.map((t) => ({ token: t.token, logprob: t.logprob, top: t.top_logprobs.map((x) => x.logprob) })) };
+});
+
+const PERSON = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', maxLength: 20 },
+    age: { type: 'integer' },
+    pet: { type: 'object', properties: { kind: { type: 'string', enum: ['cat', 'dog'] }, legs: { type: 'integer' } },
+      required: ['kind', 'legs'], additionalProperties: false },
+  },
+  required: ['name', 'age', 'pet'],
+  additionalProperties: false,
+};
+await step('j_json_schema', async () => {
+  const outputs = [];
+  for (let seed = 0; seed < 5; seed++) {
+    const c = await client.chat.completions.create({ model, messages: user(PROMPT), temperature: 1, seed, max_tokens: 60,
+      response_format: { type: 'json_schema', json_schema: { name: 'person', strict: true, schema: PERSON } } });
+    const text = c.choices[0].message.content;
+    const value = JSON.parse(text);
+    check(typeof value.name === 'string' && Number.isInteger(value.age) && ['cat', 'dog'].includes(value.pet?.kind)
+      && Number.isInteger(value.pet.legs) && Object.keys(value).length === 3, `output does not fit the schema: ${text}`);
+    outputs.push(text);
+  }
+  return { outputs };
+});
+
+await step('k_refused_parameters', async () => {
+  const refused = {};
+  for (const [name, value] of [['frobnicate', 1], ['functions', []], ['audio', {}], ['reasoning_effort', 'low'],
+    ['tools', [{ type: 'function', function: { name: 'f', parameters: { type: 'object', properties: {} } } }]]]) {
+    const e = await expectError(name, OpenAI.BadRequestError, 400,
+      () => client.chat.completions.create({ model, messages: user(PROMPT), max_tokens: 3, [name]: value }));
+    check(e.message.includes(name), `the refusal of ${name} does not name it: ${e.message}`);
+    refused[name] = e.message;
+  }
+  return { refused };
+});
+
 summary.ok = summary.failures.length === 0;
 console.log(JSON.stringify(summary));
 if (!summary.ok) {

@@ -5,7 +5,12 @@
 
 (() => {
   const API = 'v1/chat/completions';
-  const MAX_TOKENS = 256;
+  // Answer length: 256 tokens unless the page's address says otherwise (?max_tokens=N, 1..1024), so an
+  // operator can keep answers short on a slow device.
+  const MAX_TOKENS = (() => {
+    const asked = Number.parseInt(new URLSearchParams(location.search).get('max_tokens'), 10);
+    return Number.isInteger(asked) && asked >= 1 && asked <= 1024 ? asked : 256;
+  })();
   const TEMPERATURE = 0.8;
 
   const $ = (id) => document.getElementById(id);
@@ -29,6 +34,16 @@
   let busyUntil = 0;
   let busyTimer = 0;
   let modelId = null;
+  /** The model continues the user's text (no chat template): show its answer after the user's words. */
+  let continuesText = false;
+
+  /** The route that answered, in a shop customer's words. */
+  const ROUTE_WORDS = {
+    local: 'Answered on this kiosk',
+    split: 'Answered by this kiosk together with the cloud',
+    cloud: 'Answered by the cloud',
+    escalate: 'Started on this kiosk, finished by the cloud',
+  };
 
   // ---- model status -------------------------------------------------------------------------
 
@@ -38,6 +53,7 @@
       if (!res.ok) throw new Error('HTTP ' + res.status);
       const body = await res.json();
       modelId = body.data && body.data[0] ? body.data[0].id : null;
+      continuesText = Boolean(body.data && body.data[0] && body.data[0].tandem && body.data[0].tandem.continues_text);
       setStatus('ready', modelId ? `${modelId} · ready` : 'ready');
     } catch (e) {
       setStatus('offline', 'edge unreachable');
@@ -79,24 +95,40 @@
     const meta = node.querySelector('.meta');
     meta.replaceChildren();
     if (info.route) {
-      const route = tag('route', 'route: ' + info.route, info.reason || '');
+      const route = tag('route', ROUTE_WORDS[info.route] || 'route: ' + info.route, info.reason || '');
       route.dataset.route = info.route;
       meta.appendChild(route);
     }
     if (info.ttftMs != null) {
-      const ttft = tag('ttft', `first token ${Math.round(info.ttftMs)} ms`,
-        info.edgeTtftMs != null ? `measured in this browser; the edge measured ${info.edgeTtftMs} ms` : 'measured in this browser');
+      const edge = info.edgeTtftMs != null ? ` (kiosk ${Math.round(info.edgeTtftMs)} ms)` : '';
+      const ttft = tag('ttft', `first word after ${Math.round(info.ttftMs)} ms${edge}`);
       ttft.dataset.ttftMs = String(Math.round(info.ttftMs));
+      if (info.edgeTtftMs != null) ttft.dataset.edgeTtftMs = String(info.edgeTtftMs);
       meta.appendChild(ttft);
     }
     if (info.tokens != null) meta.appendChild(tag('tokens', `${info.tokens} tokens`));
-    if (info.finish) meta.appendChild(tag('finish', info.finish === 'length' ? 'length limit' : info.finish));
-    for (const w of info.warnings || []) meta.appendChild(tag('warning', '⚠ ' + w));
+    if (info.finish) meta.appendChild(tag('finish', info.finish === 'length' ? 'stopped at the length limit' : info.finish));
+    for (const w of info.warnings || []) meta.appendChild(tag('warning', 'Note: ' + w));
     if (info.reason) {
       const reason = document.createElement('span');
       reason.className = 'reason';
-      reason.textContent = info.reason;
+      reason.textContent = plainReason(info);
+      reason.title = info.reason; // the routing policy's own words, for staff
       meta.appendChild(reason);
+    }
+  }
+
+  /** Why the answer came from where it did, in a shop customer's words. */
+  function plainReason(info) {
+    if (info.warnings && info.warnings.length) return 'The cloud could not help this time, so this kiosk answered by itself.';
+    switch (info.route) {
+      case 'local': return info.reason && info.reason.includes('requested')
+        ? 'You asked this kiosk to answer by itself.'
+        : 'This kiosk could answer quickly by itself, so nothing left the shop.';
+      case 'split': return 'This kiosk started the work and a bigger computer in the cloud finished it.';
+      case 'cloud': return 'A bigger model in the cloud wrote this answer; your words stayed coded as numbers.';
+      case 'escalate': return 'This kiosk began, then asked the cloud for help when it was unsure.';
+      default: return info.reason;
     }
   }
 
@@ -202,12 +234,13 @@
     let streamError = null;
     const started = performance.now();
 
+    // A model that continues text picks up mid-sentence (", there was..."): show the passage whole.
+    const lead = continuesText ? text : '';
     const flush = () => {
       if (!pending) return;
       content += pending;
       pending = '';
-      // The model continues the story: drop the space that joins it to the user's words.
-      answerText.textContent = content.replace(/^\s+/, '');
+      answerText.textContent = lead ? lead + content : content.replace(/^\s+/, '');
       answer.dataset.state = 'streaming';
       scrollToEnd();
     };
@@ -222,7 +255,7 @@
           stream_options: { include_usage: true },
           max_tokens: MAX_TOKENS,
           temperature: TEMPERATURE,
-          tandem: { route: routePicker ? routePicker.value : 'auto' },
+          tandem: { route: routePicker ? routePicker.value : 'auto', trim_history: true },
         }),
         signal: controller.signal,
         cache: 'no-store',
@@ -259,6 +292,7 @@
           info.reason = chunk.tandem.reason || null;
           info.warnings = Array.isArray(chunk.tandem.warnings) ? chunk.tandem.warnings : [];
           if (chunk.tandem.ttft_ms != null) info.edgeTtftMs = chunk.tandem.ttft_ms;
+          if (chunk.tandem.trimmed_messages > 0) info.trimmed = chunk.tandem.trimmed_messages;
         }
         if (chunk.usage) info.tokens = chunk.usage.completion_tokens;
         return true;
@@ -282,6 +316,7 @@
       }
     }
 
+    if (info.trimmed) trimHistory(info.trimmed, answer);
     if (answer.isConnected) {
       if (answer.dataset.state !== 'error') {
         if (content) messages.push({ role: 'assistant', content });
@@ -351,6 +386,25 @@
     return error;
   }
 
+  /**
+   * The edge left the oldest messages out to fit the model's context: forget them here too (the
+   * system message stays) and say so on screen, above the answer that needed the room.
+   */
+  function trimHistory(count, answer) {
+    let left = count;
+    for (let i = 0; i < messages.length - 1 && left > 0;) {
+      if (messages[i].role === 'system') { i++; continue; }
+      messages.splice(i, 1);
+      left--;
+    }
+    const notice = document.createElement('p');
+    notice.className = 'notice';
+    notice.dataset.kind = 'trimmed';
+    notice.setAttribute('role', 'status');
+    notice.textContent = `To keep the story going, the kiosk left out its oldest ${count} messages: the model only remembers so much at once.`;
+    answer.before(notice);
+  }
+
   function stop() {
     if (inFlight) inFlight.controller.abort();
   }
@@ -360,7 +414,7 @@
     inFlight = null;
     setStreaming(false);
     messages = [];
-    for (const node of log.querySelectorAll('.msg')) node.remove();
+    for (const node of log.querySelectorAll('.msg, .notice')) node.remove();
     welcome.hidden = false;
     hideAlert();
     prompt.value = '';

@@ -35,6 +35,17 @@ final class EdgeClient {
         return JSON.readTree(response.body());
     }
 
+    /** A chat completion (POST /v1/chat/completions) that must succeed. */
+    JsonNode chat(String body) throws IOException, InterruptedException {
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/chat/completions"))
+                .header("Content-Type", "application/json").timeout(Duration.ofSeconds(120))
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() != 200) {
+            throw new AssertionError("HTTP " + response.statusCode() + ": " + response.body());
+        }
+        return JSON.readTree(response.body());
+    }
+
     /** Opens a streamed completion; read it event by event. */
     BufferedReader stream(String body) throws IOException, InterruptedException {
         HttpResponse<InputStream> response = http.send(post(body), HttpResponse.BodyHandlers.ofInputStream());

@@ -55,7 +55,7 @@ class RoutingEndToEndTest {
 
     static String body(String route, int maxTokens, String sensitivity) {
         return "{\"prompt\":\"" + PROMPT + "\",\"max_tokens\":" + maxTokens + ",\"temperature\":0,"
-                + "\"tandem\":{\"route\":\"" + route + "\",\"sensitivity\":\"" + sensitivity + "\"}}";
+                + "\"tandem\":{\"route\":\"" + route + "\",\"sensitivity\":\"" + sensitivity + "\",\"trace\":true}}";
     }
 
     @Test

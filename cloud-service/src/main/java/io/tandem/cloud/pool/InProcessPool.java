@@ -19,6 +19,9 @@ import java.util.function.IntSupplier;
 public final class InProcessPool implements LayerPool {
 
     private final Map<String, Partitions> models = new LinkedHashMap<>();
+    /** Per model hash, built on the first constrained session. */
+    private final Map<String, io.tandem.model.constrain.ConstrainedVocabulary> vocabularies =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private final IntSupplier queueDepth;
 
     /**
@@ -50,7 +53,8 @@ public final class InProcessPool implements LayerPool {
             }
         };
         Partitions.Range range = model.range(first, layers);
-        return new Sequence(range, first, layers, model);
+        return new Sequence(range, first, layers, model,
+                () -> vocabularies.computeIfAbsent(modelHash, h -> model.model().tokenizer().constrainedVocabulary()));
     }
 
     @Override
@@ -76,8 +80,11 @@ public final class InProcessPool implements LayerPool {
         private final int first;
         private final int end;
         private final Partitions model;
+        private final java.util.function.Supplier<io.tandem.model.constrain.ConstrainedVocabulary> vocabulary;
 
-        Sequence(Partitions.Range range, int first, int end, Partitions model) {
+        Sequence(Partitions.Range range, int first, int end, Partitions model,
+                 java.util.function.Supplier<io.tandem.model.constrain.ConstrainedVocabulary> vocabulary) {
+            this.vocabulary = vocabulary;
             this.range = range;
             this.kv = range.session().newSequence();
             this.first = first;
@@ -113,6 +120,11 @@ public final class InProcessPool implements LayerPool {
         @Override
         public int contextLength() {
             return model.config().contextLength();
+        }
+
+        @Override
+        public io.tandem.model.constrain.ConstrainedVocabulary vocabulary() {
+            return vocabulary.get();
         }
 
         @Override

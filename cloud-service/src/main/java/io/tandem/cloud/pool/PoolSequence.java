@@ -23,6 +23,16 @@ public interface PoolSequence extends AutoCloseable {
 
     int contextLength();
 
+    /**
+     * The served model's vocabulary as bytes, for output constraints (built once per model).
+     *
+     * @throws SessionRefusedException when this pool cannot constrain output
+     */
+    default io.tandem.model.constrain.ConstrainedVocabulary vocabulary() {
+        throw new SessionRefusedException(io.tandem.model.wire.SessionError.BAD_INPUT,
+                "this pool cannot constrain output: it has no vocabulary");
+    }
+
     /** Positions processed so far. */
     int length();
 

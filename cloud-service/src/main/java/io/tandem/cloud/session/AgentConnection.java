@@ -199,6 +199,7 @@ public final class AgentConnection {
             case Frame.Error e -> "control";
             case Frame.Close c -> "control";
             case Frame.Load l -> "control";
+            case Frame.Decoding d -> "control";
         };
     }
 }

@@ -128,6 +128,7 @@ final class AgentSession {
                 case Frame.Opened o -> fail(SessionError.BAD_INPUT, "Opened only travels from the cloud to the edge");
                 case Frame.Token t -> fail(SessionError.BAD_INPUT, "Token only travels from the cloud to the edge");
                 case Frame.Load l -> fail(SessionError.BAD_INPUT, "Load only travels from the cloud to the edge");
+                case Frame.Decoding d -> decoding(d);
             }
         } catch (WireException e) {
             // a payload that breaks the wire format (zstd, int8 -128): the agent's fault, not the cloud's
@@ -157,6 +158,24 @@ final class AgentSession {
         context.metrics().sessionOpened(request.mode() instanceof Mode.Split ? "split" : "full");
         lastActivityMillis = context.clock().millis();
         send(new Frame.Opened(sequence.firstLayer(), sequence.endLayer(), sequence.manifestHash()));
+    }
+
+    /** How this session chooses its tokens beyond plain sampling: before its first step only. */
+    private void decoding(Frame.Decoding decoding) {
+        requireOpen();
+        if (sequence.length() > 0 || produced > 0) {
+            throw new IllegalArgumentException("Decoding comes after Open and before the first input");
+        }
+        var mask = decoding.constraint().map(c -> sequence.vocabulary().compile(c).newMask(open.maxTokens()
+                + decoding.replay().length)).orElse(null);
+        sampler = new Sampler(open.sampling(), sequence.vocabSize(), decoding.rules(), mask, 0);
+        for (int token : decoding.replay()) {
+            if (token >= sequence.vocabSize()) {
+                throw new IllegalArgumentException("replayed token " + token + " is outside the vocabulary of "
+                        + sequence.vocabSize());
+            }
+            sampler.replay(token);
+        }
     }
 
     private void step(Frame.Activations activations) {

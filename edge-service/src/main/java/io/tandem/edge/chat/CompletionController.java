@@ -33,12 +33,14 @@ import java.util.Map;
 import java.util.OptionalLong;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.http.codec.ServerSentEvent;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RestController;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -49,6 +51,10 @@ import tools.jackson.databind.json.JsonMapper;
 public class CompletionController {
 
     public static final String ROUTE_HEADER = "X-Tandem-Route";
+    /** Asks for the full routing trace in the answer, as {@code "tandem": {"trace": true}} does. */
+    public static final String TRACE_HEADER = "X-Tandem-Trace";
+    /** The route label of requests refused before any route was chosen. */
+    static final String NO_ROUTE = "none";
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(CompletionController.class);
 
     private final LocalInference inference;
@@ -61,6 +67,8 @@ public class CompletionController {
     private final LocalSpeed speed;
     private final AuditLog audit;
     private final String localModelHash;
+    /** The vocabulary as bytes for constrained decoding, built on first use. */
+    private volatile io.tandem.model.constrain.ConstrainedVocabulary vocabulary;
 
     public CompletionController(LocalInference inference, ServedModel model, EdgeMetrics metrics, JsonMapper json,
                                 ObjectProvider<CloudRoutes> cloud, RoutingService routing, LocalSpeed speed,
@@ -70,7 +78,8 @@ public class CompletionController {
         this.model = model;
         this.metrics = metrics;
         this.json = json;
-        this.parser = new RequestParser(json);
+        this.parser = new RequestParser(json, model.config().vocabSize(), model.chatTemplate().rendersTools() ? null
+                : "the model " + model.id() + " cannot call tools: its chat template renders no tools");
         this.routing = routing;
         this.speed = speed;
         this.audit = audit;
@@ -79,80 +88,151 @@ public class CompletionController {
 
     @GetMapping("/v1/models")
     Map<String, Object> models() {
+        return Map.of("object", "list", "data", List.of(modelEntry()));
+    }
+
+    @GetMapping("/v1/models/{id}")
+    Map<String, Object> model(@org.springframework.web.bind.annotation.PathVariable String id) {
+        if (!id.equals(model.id())) {
+            throw new ApiProblem(ApiProblem.Kind.UNKNOWN_MODEL, "model",
+                    "model '" + id + "' is not served here; GET /v1/models lists '" + model.id() + "'");
+        }
+        return modelEntry();
+    }
+
+    /** OpenAI's model object, with what a client such as the kiosk needs to know about the model. */
+    private Map<String, Object> modelEntry() {
         Map<String, Object> entry = new LinkedHashMap<>();
         entry.put("id", model.id());
         entry.put("object", "model");
         entry.put("created", 0);
         entry.put("owned_by", "tandem");
-        return Map.of("object", "list", "data", List.of(entry));
+        boolean ownTemplate = model.tokenizer().chatTemplateSource().isPresent();
+        entry.put("tandem", Map.of("context_length", model.contextLength(),
+                "chat_template", ownTemplate ? "model" : "plain",
+                // a model without a chat template continues the last message's text rather than answering it
+                "continues_text", !ownTemplate));
+        return entry;
     }
 
     @PostMapping("/v1/chat/completions")
-    Mono<ResponseEntity<?>> chat(@RequestBody(required = false) String body) {
-        return complete(() -> parser.parseChat(body));
+    Mono<ResponseEntity<?>> chat(@RequestBody(required = false) byte[] body,
+                                 @RequestHeader(value = HttpHeaders.CONTENT_TYPE, required = false) String contentType,
+                                 @RequestHeader(value = TRACE_HEADER, required = false) String trace) {
+        return complete(() -> parser.parseChat(RequestBodies.jsonText(body, contentType)), wantsTrace(trace));
     }
 
     @PostMapping("/v1/completions")
-    Mono<ResponseEntity<?>> completion(@RequestBody(required = false) String body) {
-        return complete(() -> parser.parseCompletion(body));
+    Mono<ResponseEntity<?>> completion(@RequestBody(required = false) byte[] body,
+                                       @RequestHeader(value = HttpHeaders.CONTENT_TYPE, required = false) String contentType,
+                                       @RequestHeader(value = TRACE_HEADER, required = false) String trace) {
+        return complete(() -> parser.parseCompletion(RequestBodies.jsonText(body, contentType)), wantsTrace(trace));
     }
 
-    private Mono<ResponseEntity<?>> complete(java.util.function.Supplier<CompletionRequest> parse) {
+    private static boolean wantsTrace(String header) {
+        if (header == null || header.isBlank() || header.equalsIgnoreCase("false") || header.equals("0")) {
+            return false;
+        }
+        if (header.equalsIgnoreCase("true") || header.equals("1")) {
+            return true;
+        }
+        throw ApiProblem.invalid(TRACE_HEADER, TRACE_HEADER + " must be true or false, was '" + header + "'");
+    }
+
+    private Mono<ResponseEntity<?>> complete(java.util.function.Supplier<CompletionRequest> parse, boolean traceHeader) {
         Instant arrived = Instant.now();
         CompletionRequest request;
         RoutingService.Routed routed = null;
         RouteOutcome outcome;
-        GenerationRequest generation;
-        Flux<InferenceEvent> events;
+        Prepared prepared;
+        List<Flux<InferenceEvent>> choices = new java.util.ArrayList<>();
         try {
             request = parse.get();
             if (request.model() != null && !request.model().equals(model.id())) {
                 throw new ApiProblem(ApiProblem.Kind.UNKNOWN_MODEL, "model",
                         "model '" + request.model() + "' is not served here; GET /v1/models lists '" + model.id() + "'");
             }
-            generation = generationRequest(request);
-            routed = route(request.tandem(), generation);
+            prepared = prepare(request);
+            routed = route(request, prepared.generation());
             outcome = new RouteOutcome(routed.decision().warnings());
-            events = submit(routed, generation, outcome);
+            for (int i = 0; i < request.n(); i++) {
+                choices.add(submit(routed, prepared.choice(i), outcome));
+            }
         } catch (ApiProblem e) {
+            cancelAll(choices);
             release(routed);
-            metrics.request(TandemOptions.Route.LOCAL.label(), e.kind() == ApiProblem.Kind.OVERLOADED ? "rejected" : "invalid");
+            metrics.request(routed == null ? NO_ROUTE : routed.decision().route().label(),
+                    e.kind() == ApiProblem.Kind.OVERLOADED ? "rejected" : "invalid");
             return Mono.error(e);
         } catch (io.tandem.edge.inference.OverloadedException e) {
+            cancelAll(choices);
             release(routed);
-            metrics.request(routed == null ? TandemOptions.Route.LOCAL.label() : routed.decision().route().label(), "rejected");
+            metrics.request(routed == null ? NO_ROUTE : routed.decision().route().label(), "rejected");
             return Mono.error(e);
         }
-        Exchange exchange = new Exchange(request, routed, outcome, arrived);
+        Exchange exchange = new Exchange(request, routed, outcome, arrived, traceHeader || request.tandem().trace());
+        exchange.trimmedMessages = prepared.trimmedMessages();
+        List<Flux<Indexed>> indexed = indexed(choices);
+        // one choice (the common case) goes straight through: a merge would only add a queue between
+        Flux<Indexed> events = indexed.size() == 1 ? indexed.getFirst() : Flux.merge(indexed);
         TandemOptions.Route route = routed.decision().route();
         if (request.stream()) {
             Flux<ServerSentEvent<String>> sse = stream(exchange, events);
             return Mono.just(ResponseEntity.ok().header(ROUTE_HEADER, route.label())
                     .contentType(MediaType.TEXT_EVENT_STREAM).body(sse));
         }
-        return events.doOnNext(exchange::observe)
+        return events.doOnNext(e -> exchange.observe(e.event()))
                 .doOnCancel(() -> exchange.finish("cancelled"))
                 .doOnError(e -> exchange.finish("error"))
-                .filter(e -> e instanceof InferenceEvent.Finished)
-                .cast(InferenceEvent.Finished.class)
-                // before next(), which cancels upstream as it takes the item: that cancel is no client leaving
-                .doOnNext(finished -> exchange.finish("ok"))
-                .next()
+                .filter(e -> e.event() instanceof InferenceEvent.Finished)
+                // collect, not next(): next() cancels the stream as the result arrives, before it completes
+                .collectList()
                 .map(finished -> {
-                    Map<String, Object> body = request.chat()
-                            ? chatCompletion(exchange, finished.result())
-                            : textCompletion(exchange, finished.result());
-                    return ResponseEntity.ok().header(ROUTE_HEADER, route.label())
+                    exchange.finish("ok");
+                    GenerationResult[] results = new GenerationResult[request.n()];
+                    for (Indexed f : finished) {
+                        results[f.index()] = ((InferenceEvent.Finished) f.event()).result();
+                    }
+                    Map<String, Object> body = completion(exchange, List.of(results));
+                    return ResponseEntity.ok().header(ROUTE_HEADER, answered(exchange.routed.decision(), exchange.outcome).route().label())
                             .contentType(MediaType.APPLICATION_JSON).body(body);
                 });
+    }
+
+    /** One event of choice number {@code index}. */
+    record Indexed(int index, InferenceEvent event) {
+    }
+
+    private static List<Flux<Indexed>> indexed(List<Flux<InferenceEvent>> choices) {
+        List<Flux<Indexed>> out = new java.util.ArrayList<>();
+        for (int i = 0; i < choices.size(); i++) {
+            int index = i;
+            out.add(choices.get(i).map(e -> new Indexed(index, e)));
+        }
+        return out;
+    }
+
+    /** Choices admitted before a later one was refused: their generations stop. */
+    private static void cancelAll(List<Flux<InferenceEvent>> choices) {
+        choices.forEach(f -> f.subscribe().dispose());
     }
 
     /**
      * Asks the routing policy. A cloud route on an edge without a link is refused openly, and a
      * split point outside the model is a bad request; everything else the policy decides.
      */
-    private RoutingService.Routed route(TandemOptions options, GenerationRequest generation) {
+    private RoutingService.Routed route(CompletionRequest request, GenerationRequest generation) {
+        TandemOptions options = request.tandem();
         TandemOptions.Route requested = options.route();
+        String deviceOnly = deviceOnlyParameter(request);
+        if (deviceOnly != null) {
+            if (requested == TandemOptions.Route.SPLIT || requested == TandemOptions.Route.CLOUD
+                    || requested == TandemOptions.Route.ESCALATE) {
+                throw ApiProblem.invalid(deviceOnly, deviceOnly + " is applied on this device only for now; route "
+                        + requested.label() + " chooses tokens in the cloud, which cannot apply it yet: use route local or auto");
+            }
+            requested = TandemOptions.Route.LOCAL;
+        }
         int layers = model.config().layers();
         boolean needsCloud = requested == TandemOptions.Route.SPLIT || requested == TandemOptions.Route.CLOUD
                 || requested == TandemOptions.Route.ESCALATE;
@@ -171,6 +251,17 @@ public class CompletionController {
         DeviceState device = new DeviceState(inference.utilization(), inference.queued(), inference.maxActive(),
                 model.contextLength(), layers, speed.msPerToken(), speed.msPerPromptToken());
         return routing.route(facts, device, k);
+    }
+
+    /**
+     * The first parameter only this device can apply: the cloud applies logit rules and output constraints
+     * (they travel in the Decoding frame) but sends no alternatives with its tokens.
+     */
+    private static String deviceOnlyParameter(CompletionRequest request) {
+        if (request.topLogprobs() > 0) {
+            return request.chat() ? "top_logprobs" : "logprobs";
+        }
+        return null;
     }
 
     private Flux<InferenceEvent> submit(RoutingService.Routed routed, GenerationRequest generation, RouteOutcome outcome) {
@@ -196,90 +287,193 @@ public class CompletionController {
         }
     }
 
-    private GenerationRequest generationRequest(CompletionRequest request) {
-        int[] ids;
-        if (request.chat()) {
-            String rendered;
-            try {
-                rendered = model.renderChat(request.messages());
-            } catch (io.tandem.model.chat.ChatTemplateException e) {
-                // the model's own template refused the conversation (raise_exception), e.g. roles out of order
-                throw ApiProblem.invalid("messages", "the model's chat template refused these messages: " + e.getMessage());
+    /**
+     * What a request generates: the prompt ids (after leaving out the oldest turns when the caller allows
+     * it and the conversation does not fit), and per choice the sampling (seed + choice index).
+     */
+    record Prepared(GenerationRequest generation, int trimmedMessages) {
+        GenerationRequest choice(int index) {
+            SamplingParams s = generation.sampling();
+            if (index == 0 || s.seed().isEmpty()) {
+                return index == 0 ? generation : generation.withSampling(new SamplingParams(s.temperature(), s.topP(),
+                        s.topK(), OptionalLong.empty()));
             }
-            ids = model.encodeChatPrompt(rendered);
-        } else {
-            ids = model.encodePrompt(request.prompt());
+            return generation.withSampling(new SamplingParams(s.temperature(), s.topP(), s.topK(),
+                    OptionalLong.of(s.seed().getAsLong() + index)));
         }
+    }
+
+    private Prepared prepare(CompletionRequest request) {
         int context = model.contextLength();
-        if (ids.length >= context) {
-            throw new ApiProblem(ApiProblem.Kind.CONTEXT_EXCEEDED, request.chat() ? "messages" : "prompt",
-                    "the prompt is " + ids.length + " tokens long; the model's context holds " + context
-                            + ", leaving no room to generate");
-        }
         if (request.maxTokens() != null && request.maxTokens() > context) {
             throw new ApiProblem(ApiProblem.Kind.CONTEXT_EXCEEDED, "max_tokens",
                     "max_tokens " + request.maxTokens() + " is beyond the model's context of " + context + " tokens");
+        }
+        int[] ids;
+        int trimmed = 0;
+        ToolRequest tools = request.tools() != null && request.tools().choice() != ToolRequest.Choice.NONE
+                ? request.tools() : null;
+        if (request.chat()) {
+            List<io.tandem.model.chat.ChatMessage> messages = request.messages();
+            ids = encodeChat(messages, tools);
+            // room for the answer: what the caller asked for, else a quarter of the context
+            int room = request.maxTokens() != null ? request.maxTokens() : Math.max(1, context / 4);
+            if (request.tandem().trimHistory()) {
+                List<io.tandem.model.chat.ChatMessage> kept = new java.util.ArrayList<>(messages);
+                while (ids.length + room > context) {
+                    int oldest = HistoryTrim.oldestTurn(kept);
+                    if (oldest < 0) {
+                        break;
+                    }
+                    trimmed += HistoryTrim.dropTurn(kept, oldest);
+                    ids = encodeChat(kept, tools);
+                }
+                if (ids.length + room > context) {
+                    throw new ApiProblem(ApiProblem.Kind.CONTEXT_EXCEEDED, "messages", "even with the older turns left out,"
+                            + " the prompt is " + ids.length + " tokens long and the answer needs " + room + "; the model's"
+                            + " context holds " + context + ": shorten the last message or lower max_tokens");
+                }
+            }
+        } else {
+            ids = model.encodePrompt(request.prompt());
+        }
+        if (ids.length >= context) {
+            throw new ApiProblem(ApiProblem.Kind.CONTEXT_EXCEEDED, request.chat() ? "messages" : "prompt",
+                    "the prompt is " + ids.length + " tokens long; the model's context holds " + context
+                            + ", leaving no room to generate"
+                            + (request.chat() ? " (send \"tandem\": {\"trim_history\": true} to leave the oldest turns out)" : ""));
         }
         int maxTokens = request.maxTokens() != null ? request.maxTokens() : context - ids.length;
         SamplingParams sampling = new SamplingParams(
                 request.temperature() == null ? 1f : request.temperature(),
                 request.topP() == null ? 1f : request.topP(), 0,
                 request.seed() == null ? OptionalLong.empty() : OptionalLong.of(request.seed()));
-        return new GenerationRequest(ids, maxTokens, request.stop(), sampling);
+        var constraint = request.constraint();
+        if (tools != null && tools.mustCall()) {
+            ToolCalls.Format format = ToolCalls.format(model.tokenizer().chatTemplateSource().orElse(""));
+            constraint = io.tandem.model.constrain.OutputConstraint.toolCall(format.prefix(), format.suffix(), tools.callable());
+        }
+        var mask = constraint == null ? null : vocabulary().compile(constraint);
+        if (mask != null && maxTokens < mask.minimumTokens()) {
+            throw ApiProblem.invalid(request.maxTokens() != null ? "max_tokens" : "messages", "max_tokens " + maxTokens
+                    + " is too few for the required output: its shortest form takes " + mask.minimumTokens() + " tokens");
+        }
+        GenerationRequest generation = new GenerationRequest(ids, maxTokens, request.stop(), sampling, request.rules(),
+                constraint, mask, request.logprobs() ? request.topLogprobs() : 0);
+        return new Prepared(generation, trimmed);
     }
 
-    private Flux<ServerSentEvent<String>> stream(Exchange exchange, Flux<InferenceEvent> events) {
-        boolean chat = exchange.request.chat();
-        Flux<ServerSentEvent<String>> opening = chat
-                ? Flux.just(sse(chunk(exchange, Map.of("role", "assistant", "content", ""), null, null)))
-                : Flux.empty();
+    private int[] encodeChat(List<io.tandem.model.chat.ChatMessage> messages, ToolRequest tools) {
+        String rendered;
+        try {
+            rendered = tools == null ? model.renderChat(messages) : model.chatTemplate().render(messages, tools.definitions());
+        } catch (io.tandem.model.chat.ChatTemplateException e) {
+            // the model's own template refused the conversation (raise_exception), e.g. roles out of order
+            throw ApiProblem.invalid("messages", "the model's chat template refused these messages: " + e.getMessage());
+        }
+        return model.encodeChatPrompt(rendered);
+    }
+
+    private io.tandem.model.constrain.ConstrainedVocabulary vocabulary() {
+        io.tandem.model.constrain.ConstrainedVocabulary v = vocabulary;
+        if (v == null) {
+            synchronized (this) {
+                if (vocabulary == null) {
+                    vocabulary = model.tokenizer().constrainedVocabulary();
+                }
+                v = vocabulary;
+            }
+        }
+        return v;
+    }
+
+    private Flux<ServerSentEvent<String>> stream(Exchange exchange, Flux<Indexed> events) {
+        CompletionRequest request = exchange.request;
+        boolean chat = request.chat();
+        List<ServerSentEvent<String>> opening = new java.util.ArrayList<>();
+        for (int i = 0; i < request.n(); i++) {
+            if (chat) {
+                opening.add(sse(chunk(exchange, i, Map.of("role", "assistant", "content", ""), null, null, null)));
+            } else if (request.echo()) {
+                opening.add(sse(chunk(exchange, i, request.prompt(), null, null, null)));
+            }
+        }
+        GenerationResult[] results = new GenerationResult[request.n()];
+        int[] finishedChoices = new int[1];
+        // an answer that may be a tool call is sent whole at its end, as a call or as text
+        boolean holdText = request.tools() != null && request.tools().choice() != ToolRequest.Choice.NONE;
         // flatMapIterable, not concatMap: concatMap (no prefetch since Reactor 3.5) hands a scalar inner
         // such as Flux.just to a subscription whose request() is not safe against the refill request
         // Netty sends from its event loop while the generation thread emits; the race can lose the
         // demand and leave a stream silent for good (reactor-core issue 4406). flatMapIterable
         // serializes upstream items and downstream demand through one drain loop.
-        Flux<ServerSentEvent<String>> body = events.doOnNext(exchange::observe)
-                .flatMapIterable(event -> switch (event) {
+        Flux<ServerSentEvent<String>> body = events.doOnNext(e -> exchange.observe(e.event()))
+                .flatMapIterable(indexed -> switch (indexed.event()) {
                     case InferenceEvent.Started started -> List.<ServerSentEvent<String>>of();
-                    case InferenceEvent.Token token -> token.token().text().isEmpty()
-                            ? List.<ServerSentEvent<String>>of()
-                            : List.of(sse(textChunk(exchange, token.token().text())));
-                    case InferenceEvent.TrailingText trailing -> List.of(sse(textChunk(exchange, trailing.text())));
+                    case InferenceEvent.Token token -> {
+                        String text = token.token().text();
+                        Map<String, Object> logprobs = request.logprobs() ? tokenLogprobs(List.of(token.token().choice())) : null;
+                        yield (text.isEmpty() || holdText) && logprobs == null
+                                ? List.<ServerSentEvent<String>>of()
+                                : holdText ? List.of(sse(textChunk(exchange, indexed.index(), "", logprobs)))
+                                : List.of(sse(textChunk(exchange, indexed.index(), text, logprobs)));
+                    }
+                    case InferenceEvent.TrailingText trailing -> holdText ? List.<ServerSentEvent<String>>of()
+                            : List.of(sse(textChunk(exchange, indexed.index(), trailing.text(), null)));
                     case InferenceEvent.Finished finished -> {
-                        exchange.finish("ok");
-                        ServerSentEvent<String> last = sse(chunk(exchange, chat ? Map.of() : null,
-                                finishReason(finished.result()), tandem(exchange)));
-                        if (!exchange.request.includeUsage()) {
-                            yield List.of(last);
+                        results[indexed.index()] = finished.result();
+                        boolean last = ++finishedChoices[0] == request.n();
+                        if (last) {
+                            exchange.finish("ok");
                         }
-                        Map<String, Object> usage = chunkEnvelope(exchange);
-                        usage.put("choices", List.of());
-                        usage.put("usage", usage(finished.result()));
-                        yield List.of(last, sse(usage));
+                        List<ServerSentEvent<String>> end = List.of(sse(chunk(exchange, indexed.index(),
+                                chat ? Map.of() : null, finishReason(finished.result()), null, last ? tandem(exchange) : null)));
+                        if (holdText) {
+                            List<Map<String, Object>> calls = toolCalls(request, finished.result());
+                            List<Map<String, Object>> indexedCalls = new java.util.ArrayList<>();
+                            for (int c = 0; c < calls.size(); c++) {
+                                Map<String, Object> call = new LinkedHashMap<>(calls.get(c));
+                                call.put("index", c);
+                                indexedCalls.add(call);
+                            }
+                            Map<String, Object> delta = calls.isEmpty() ? Map.of("content", finished.result().text())
+                                    : Map.of("tool_calls", indexedCalls);
+                            end = List.of(sse(chunk(exchange, indexed.index(), delta, null, null, null)),
+                                    sse(chunk(exchange, indexed.index(), Map.of(), calls.isEmpty()
+                                            ? finishReason(finished.result()) : "tool_calls", null, last ? tandem(exchange) : null)));
+                        }
+                        if (last && request.includeUsage()) {
+                            Map<String, Object> usage = chunkEnvelope(exchange);
+                            usage.put("choices", List.of());
+                            usage.put("usage", usage(List.of(results)));
+                            end = java.util.stream.Stream.concat(end.stream(), java.util.stream.Stream.of(sse(usage))).toList();
+                        }
+                        yield end;
                     }
                 })
                 .doOnCancel(() -> exchange.finish("cancelled"))
                 .doOnError(e -> exchange.finish("error"))
                 .onErrorResume(e -> Flux.just(sse(Map.of("error", Map.of("message", String.valueOf(e.getMessage()),
                         "type", "internal-error")))));
-        return opening.concatWith(body).concatWith(Flux.just(ServerSentEvent.<String>builder().data("[DONE]").build()));
+        return Flux.fromIterable(opening).concatWith(body).concatWith(Flux.just(sseData("[DONE]")));
     }
 
-    private Map<String, Object> textChunk(Exchange exchange, String text) {
-        return exchange.request.chat() ? chunk(exchange, Map.of("content", text), null, null) : chunk(exchange, text, null, null);
+    private Map<String, Object> textChunk(Exchange exchange, int index, String text, Map<String, Object> logprobs) {
+        return exchange.request.chat() ? chunk(exchange, index, Map.of("content", text), null, logprobs, null)
+                : chunk(exchange, index, text, null, logprobs, null);
     }
 
     /** A streamed chunk: for chat, {@code delta} is the message delta; for text, the text itself. */
-    private Map<String, Object> chunk(Exchange exchange, Object delta, String finishReason, Map<String, Object> tandem) {
+    private Map<String, Object> chunk(Exchange exchange, int index, Object delta, String finishReason,
+                                      Map<String, Object> logprobs, Map<String, Object> tandem) {
         Map<String, Object> choice = new LinkedHashMap<>();
-        choice.put("index", 0);
+        choice.put("index", index);
         if (exchange.request.chat()) {
             choice.put("delta", delta);
-            choice.put("logprobs", null);
         } else {
             choice.put("text", delta == null ? "" : delta);
-            choice.put("logprobs", null);
         }
+        choice.put("logprobs", logprobs == null ? null : exchange.request.chat() ? logprobs : legacyLogprobs(logprobs));
         choice.put("finish_reason", finishReason);
         Map<String, Object> chunk = chunkEnvelope(exchange);
         chunk.put("choices", List.of(choice));
@@ -298,60 +492,167 @@ public class CompletionController {
         return chunk;
     }
 
-    private Map<String, Object> chatCompletion(Exchange exchange, GenerationResult result) {
-        Map<String, Object> message = new LinkedHashMap<>();
-        message.put("role", "assistant");
-        message.put("content", result.text());
-        Map<String, Object> choice = new LinkedHashMap<>();
-        choice.put("index", 0);
-        choice.put("message", message);
-        choice.put("logprobs", null);
-        choice.put("finish_reason", finishReason(result));
-        return completion(exchange, "chat.completion", choice, result);
-    }
-
-    private Map<String, Object> textCompletion(Exchange exchange, GenerationResult result) {
-        Map<String, Object> choice = new LinkedHashMap<>();
-        choice.put("index", 0);
-        choice.put("text", result.text());
-        choice.put("logprobs", null);
-        choice.put("finish_reason", finishReason(result));
-        return completion(exchange, "text_completion", choice, result);
-    }
-
-    private Map<String, Object> completion(Exchange exchange, String object, Map<String, Object> choice, GenerationResult result) {
+    private Map<String, Object> completion(Exchange exchange, List<GenerationResult> results) {
+        CompletionRequest request = exchange.request;
+        List<Map<String, Object>> choices = new java.util.ArrayList<>();
+        for (int i = 0; i < results.size(); i++) {
+            GenerationResult result = results.get(i);
+            Map<String, Object> choice = new LinkedHashMap<>();
+            choice.put("index", i);
+            Map<String, Object> logprobs = request.logprobs() ? tokenLogprobs(result.tokens()) : null;
+            if (request.chat()) {
+                Map<String, Object> message = new LinkedHashMap<>();
+                message.put("role", "assistant");
+                List<Map<String, Object>> calls = toolCalls(request, result);
+                message.put("content", calls.isEmpty() ? result.text() : null);
+                if (!calls.isEmpty()) {
+                    message.put("tool_calls", calls);
+                }
+                choice.put("message", message);
+                choice.put("logprobs", logprobs);
+                choice.put("finish_reason", calls.isEmpty() ? finishReason(result) : "tool_calls");
+                choices.add(choice);
+                continue;
+            } else {
+                choice.put("text", request.echo() ? request.prompt() + result.text() : result.text());
+                choice.put("logprobs", logprobs == null ? null : legacyLogprobs(logprobs));
+            }
+            choice.put("finish_reason", finishReason(result));
+            choices.add(choice);
+        }
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("id", exchange.id);
-        body.put("object", object);
+        body.put("object", request.chat() ? "chat.completion" : "text_completion");
         body.put("created", exchange.arrived.getEpochSecond());
         body.put("model", model.id());
-        body.put("choices", List.of(choice));
-        body.put("usage", usage(result));
+        body.put("choices", choices);
+        body.put("usage", usage(results));
         body.put("tandem", tandem(exchange));
         return body;
     }
 
-    private static Map<String, Object> usage(GenerationResult result) {
+    /** The calls in an answer to a request that offered tools (empty when it offered none or the answer is text). */
+    private List<Map<String, Object>> toolCalls(CompletionRequest request, GenerationResult result) {
+        if (request.tools() == null || request.tools().choice() == ToolRequest.Choice.NONE) {
+            return List.of();
+        }
+        return ToolCalls.parse(result.text(), ToolCalls.format(model.tokenizer().chatTemplateSource().orElse("")),
+                request.tools().parameters().keySet(), json);
+    }
+
+    /** OpenAI's chat logprobs: {@code {content: [{token, logprob, bytes, top_logprobs: [...]}]}}. */
+    private Map<String, Object> tokenLogprobs(List<io.tandem.model.sampling.TokenChoice> tokens) {
+        List<Map<String, Object>> content = new java.util.ArrayList<>();
+        for (io.tandem.model.sampling.TokenChoice t : tokens) {
+            Map<String, Object> entry = tokenEntry(t.token(), t.logprob());
+            List<Map<String, Object>> top = new java.util.ArrayList<>();
+            for (int i = 0; i < t.topIds().length; i++) {
+                top.add(tokenEntry(t.topIds()[i], t.topLogprobs()[i]));
+            }
+            entry.put("top_logprobs", top);
+            content.add(entry);
+        }
+        Map<String, Object> logprobs = new LinkedHashMap<>();
+        logprobs.put("content", content);
+        logprobs.put("refusal", null);
+        return logprobs;
+    }
+
+    private Map<String, Object> tokenEntry(int id, float logprob) {
+        byte[] bytes = model.tokenizer().tokenBytes(id);
+        if (bytes == null) {
+            bytes = new byte[0];
+        }
+        Map<String, Object> entry = new LinkedHashMap<>();
+        entry.put("token", new String(bytes, java.nio.charset.StandardCharsets.UTF_8));
+        entry.put("logprob", Float.isInfinite(logprob) ? -9999.0 : (double) logprob);
+        List<Integer> byteList = new java.util.ArrayList<>(bytes.length);
+        for (byte b : bytes) {
+            byteList.add(b & 0xff);
+        }
+        entry.put("bytes", byteList);
+        return entry;
+    }
+
+    /** The legacy completions shape of the same values: tokens, token_logprobs, top_logprobs as maps, text_offset. */
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> legacyLogprobs(Map<String, Object> chat) {
+        List<String> tokens = new java.util.ArrayList<>();
+        List<Object> values = new java.util.ArrayList<>();
+        List<Map<String, Object>> top = new java.util.ArrayList<>();
+        List<Integer> offsets = new java.util.ArrayList<>();
+        int offset = 0;
+        for (Map<String, Object> entry : (List<Map<String, Object>>) chat.get("content")) {
+            String token = (String) entry.get("token");
+            tokens.add(token);
+            values.add(entry.get("logprob"));
+            offsets.add(offset);
+            offset += token.length();
+            Map<String, Object> alternatives = new LinkedHashMap<>();
+            for (Map<String, Object> alt : (List<Map<String, Object>>) entry.get("top_logprobs")) {
+                alternatives.putIfAbsent((String) alt.get("token"), alt.get("logprob"));
+            }
+            top.add(alternatives);
+        }
+        Map<String, Object> legacy = new LinkedHashMap<>();
+        legacy.put("tokens", tokens);
+        legacy.put("token_logprobs", values);
+        legacy.put("top_logprobs", top);
+        legacy.put("text_offset", offsets);
+        return legacy;
+    }
+
+    private static Map<String, Object> usage(List<GenerationResult> results) {
+        int prompt = results.isEmpty() || results.getFirst() == null ? 0 : results.getFirst().promptIds().length;
+        int completion = 0;
+        for (GenerationResult r : results) {
+            completion += r == null ? 0 : r.tokens().size();
+        }
         Map<String, Object> usage = new LinkedHashMap<>();
-        usage.put("prompt_tokens", result.promptIds().length);
-        usage.put("completion_tokens", result.tokens().size());
-        usage.put("total_tokens", result.promptIds().length + result.tokens().size());
+        usage.put("prompt_tokens", prompt);
+        usage.put("completion_tokens", completion);
+        usage.put("total_tokens", prompt + completion);
         return usage;
     }
 
     private static Map<String, Object> tandem(Exchange exchange) {
         Map<String, Object> tandem = new LinkedHashMap<>();
-        Decision decision = exchange.routed.decision();
-        tandem.put("route", decision.route().label());
-        tandem.put("reason", decision.reason());
+        Answered answered = answered(exchange.routed.decision(), exchange.outcome);
+        tandem.put("route", answered.route().label());
+        tandem.put("reason", answered.reason());
         tandem.put("warnings", exchange.outcome.warnings());
         if (exchange.firstTokenNanos > 0) {
             tandem.put("ttft_ms", Math.round((exchange.firstTokenNanos - exchange.startedNanos) / 1e6 * 10) / 10.0);
         }
-        if (exchange.record != null) {
+        if (exchange.trimmedMessages > 0) {
+            tandem.put("trimmed_messages", exchange.trimmedMessages);
+        }
+        if (exchange.record != null && exchange.trace) {
             tandem.put("trace", AuditLog.tree(exchange.record));
         }
         return tandem;
+    }
+
+    /** The route that actually answered, and why, in the caller's words. */
+    record Answered(TandemOptions.Route route, String reason) {
+    }
+
+    /**
+     * The decided route is a plan: an escalating answer that stayed confident was answered on the device
+     * alone, and a cloud route that fell back before its first token was too.
+     */
+    static Answered answered(Decision decision, RouteOutcome outcome) {
+        TandemOptions.Route route = decision.route();
+        if (route == TandemOptions.Route.ESCALATE && outcome.escalatedAtToken() == null) {
+            return new Answered(TandemOptions.Route.LOCAL, decision.reason()
+                    + "; the device stayed confident, so the cloud was not needed");
+        }
+        if ((route == TandemOptions.Route.SPLIT || route == TandemOptions.Route.CLOUD)
+                && Integer.valueOf(0).equals(outcome.fellBackAtToken())) {
+            return new Answered(TandemOptions.Route.LOCAL, decision.reason() + "; the cloud could not answer ("
+                    + outcome.fallbackReason() + "), so the device did");
+        }
+        return new Answered(route, decision.reason());
     }
 
     /** OpenAI's two finish reasons: the model or a stop string ended it, or a length limit did. */
@@ -364,7 +665,12 @@ public class CompletionController {
     }
 
     private ServerSentEvent<String> sse(Object data) {
-        return ServerSentEvent.<String>builder().data(json.writeValueAsString(data)).build();
+        return sseData(json.writeValueAsString(data));
+    }
+
+    /** {@code data: } with a space, as OpenAI sends it (the framework writes {@code data:} and the text as given). */
+    static ServerSentEvent<String> sseData(String text) {
+        return ServerSentEvent.<String>builder().data(" " + text).build();
     }
 
     /** One request in flight: its identity, route, timings, and the metrics and audit line it reports once. */
@@ -381,9 +687,13 @@ public class CompletionController {
         private int completionTokens;
         private boolean finished;
         private AuditRecord record;
+        int trimmedMessages;
+        final boolean trace;
 
-        Exchange(CompletionRequest request, RoutingService.Routed routed, RouteOutcome outcome, Instant arrived) {
+        Exchange(CompletionRequest request, RoutingService.Routed routed, RouteOutcome outcome, Instant arrived,
+                 boolean trace) {
             this.request = request;
+            this.trace = trace;
             this.routed = routed;
             this.outcome = outcome;
             this.arrived = arrived;

@@ -13,6 +13,7 @@ public final class ApiProblem extends RuntimeException {
         INVALID_REQUEST(HttpStatus.BAD_REQUEST, "invalid-request", "Invalid request"),
         CONTEXT_EXCEEDED(HttpStatus.BAD_REQUEST, "context-length-exceeded", "Context length exceeded"),
         UNKNOWN_MODEL(HttpStatus.NOT_FOUND, "unknown-model", "Unknown model"),
+        UNSUPPORTED_MEDIA_TYPE(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type"),
         ROUTE_UNAVAILABLE(HttpStatus.SERVICE_UNAVAILABLE, "route-unavailable", "Route unavailable"),
         OVERLOADED(HttpStatus.TOO_MANY_REQUESTS, "overloaded", "Too many requests"),
         NOT_READY(HttpStatus.SERVICE_UNAVAILABLE, "not-ready", "Model not ready");

@@ -4,7 +4,10 @@ import io.tandem.edge.inference.OverloadedException;
 import java.net.URI;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.core.io.buffer.DataBufferLimitException;
 import org.springframework.http.HttpHeaders;
+import org.springframework.util.unit.DataSize;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ProblemDetail;
@@ -20,6 +23,11 @@ import org.springframework.web.server.UnsupportedMediaTypeStatusException;
 public class ProblemHandler {
 
     private static final Logger log = LoggerFactory.getLogger(ProblemHandler.class);
+    private final DataSize maxBodySize;
+
+    public ProblemHandler(@Value("${spring.codec.max-in-memory-size:256KB}") DataSize maxBodySize) {
+        this.maxBodySize = maxBodySize;
+    }
     static final String TYPE_BASE = "https://tandem.dev/problems/";
 
     @ExceptionHandler(ApiProblem.class)
@@ -43,28 +51,60 @@ public class ProblemHandler {
     /** Bodies that are not JSON, or not the JSON the endpoint reads. */
     @ExceptionHandler(ServerWebInputException.class)
     ResponseEntity<ProblemDetail> unreadable(ServerWebInputException e) {
-        String detail = e.getMostSpecificCause() != null && e.getMostSpecificCause() != e
-                ? "the request body is not valid JSON: " + e.getMostSpecificCause().getMessage()
-                : e.getReason();
+        if (e.getMostSpecificCause() instanceof DataBufferLimitException) {
+            return tooLarge();
+        }
+        String detail = e.getMostSpecificCause() instanceof tools.jackson.core.JacksonException json
+                ? "the request body is not valid JSON: " + JsonErrors.describe(json)
+                : "the request could not be read: " + java.util.Objects.requireNonNullElse(e.getReason(), "bad input");
         ApiProblem.Kind k = ApiProblem.Kind.INVALID_REQUEST;
         return respond(problem(k.status, k.slug, k.title, detail), new HttpHeaders());
+    }
+
+    @ExceptionHandler(DataBufferLimitException.class)
+    ResponseEntity<ProblemDetail> bodyTooLarge(DataBufferLimitException e) {
+        return tooLarge();
+    }
+
+    private ResponseEntity<ProblemDetail> tooLarge() {
+        long bytes = maxBodySize.toBytes();
+        String limit = bytes % 1024 == 0 ? bytes / 1024 + " KiB (" + bytes + " bytes)" : bytes + " bytes";
+        return respond(problem(HttpStatus.CONTENT_TOO_LARGE, "content-too-large", "Request body too large",
+                "the request body is larger than this edge accepts: at most " + limit
+                        + " (spring.codec.max-in-memory-size); shorten the conversation"), new HttpHeaders());
     }
 
     @ExceptionHandler(UnsupportedMediaTypeStatusException.class)
     ResponseEntity<ProblemDetail> mediaType(UnsupportedMediaTypeStatusException e) {
         return respond(problem(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type",
-                "send the request body as application/json"), new HttpHeaders());
+                "the request body must be JSON, sent with Content-Type: application/json"), new HttpHeaders());
     }
 
-    /** The framework's own refusals (no such resource, method not allowed...) keep their status. */
+    /**
+     * The framework's own refusals (no such resource, method not allowed...) keep their status, with a
+     * detail in the API's words: the framework's reasons name its internals ("No static resource").
+     */
     @ExceptionHandler(ResponseStatusException.class)
-    ResponseEntity<ProblemDetail> framework(ResponseStatusException e) {
+    ResponseEntity<ProblemDetail> framework(ResponseStatusException e, org.springframework.web.server.ServerWebExchange exchange) {
         HttpStatus status = HttpStatus.resolve(e.getStatusCode().value());
         if (status == null) {
             status = HttpStatus.INTERNAL_SERVER_ERROR;
         }
+        if (status == HttpStatus.CONTENT_TOO_LARGE) {
+            return tooLarge();
+        }
+        String path = exchange.getRequest().getPath().value();
+        String detail = switch (status) {
+            case NOT_FOUND -> "there is nothing at " + path + "; the API is POST /v1/chat/completions, POST /v1/completions"
+                    + " and GET /v1/models";
+            case METHOD_NOT_ALLOWED -> exchange.getRequest().getMethod() + " is not allowed on " + path
+                    + (e.getHeaders().getAllow().isEmpty() ? "" : "; use " + e.getHeaders().getAllow());
+            case NOT_ACCEPTABLE -> "this endpoint answers in JSON (or text/event-stream when streaming); the Accept header"
+                    + " allows neither";
+            default -> status.getReasonPhrase();
+        };
         String slug = status.getReasonPhrase().toLowerCase(java.util.Locale.ROOT).replace(' ', '-');
-        ProblemDetail p = problem(status, slug, status.getReasonPhrase(), e.getReason() != null ? e.getReason() : status.getReasonPhrase());
+        ProblemDetail p = problem(status, slug, status.getReasonPhrase(), detail);
         HttpHeaders headers = new HttpHeaders();
         headers.putAll(e.getHeaders());
         return respond(p, headers);

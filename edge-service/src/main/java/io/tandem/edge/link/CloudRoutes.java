@@ -97,7 +97,7 @@ public final class CloudRoutes implements AutoCloseable {
     public LocalInference.Generation escalation(ConfidenceMonitor monitor, RouteOutcome outcome,
                                                 BudgetLimiter.Reservation budget, CostModel cost) {
         return (request, listener, cancelled) -> {
-            try (TokenStepper stepper = new EscalatingStepper(engine.newStepper(request.sampling()), monitor,
+            try (TokenStepper stepper = new EscalatingStepper(engine.newStepper(request, new int[0]), monitor,
                     produced -> cloudStepper(Mode.FULL, request, outcome, budget, cost, produced), outcome)) {
                 return engine.generate(stepper, request, listener, cancelled);
             }
@@ -119,9 +119,12 @@ public final class CloudRoutes implements AutoCloseable {
             outcome.cloudStep(stepCost);
             return true;
         };
-        TokenStepper remote = new RemoteStepper(link, guard, charge, open, head, properties.activationCodec(),
-                partitions.config().dim());
-        return new FallbackStepper(remote, () -> engine.newStepper(request.sampling()), outcome, produced);
+        // beyond temperature, top-p and seed: the cloud applies the same rules and constraint, after the answer so far
+        Frame.Decoding decoding = request.rules().isNone() && request.constraint() == null ? null
+                : new Frame.Decoding(request.rules(), java.util.Optional.ofNullable(request.constraint()), new int[0]);
+        TokenStepper remote = new RemoteStepper(link, guard, charge, open, decoding, produced, head,
+                properties.activationCodec(), partitions.config().dim());
+        return new FallbackStepper(remote, answer -> engine.newStepper(request, answer), outcome, produced);
     }
 
     /** Stops the cloud routes' threads; the link itself belongs to its own bean. */

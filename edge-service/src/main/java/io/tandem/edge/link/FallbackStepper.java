@@ -3,7 +3,7 @@ package io.tandem.edge.link;
 import io.tandem.edge.routing.RouteOutcome;
 import io.tandem.model.generate.TokenStepper;
 import io.tandem.model.sampling.TokenChoice;
-import java.util.function.Supplier;
+import java.util.function.Function;
 
 /**
  * Tries the cloud, and when the link fails (down, refused, dropped, too slow, breaker open, budget
@@ -13,7 +13,7 @@ import java.util.function.Supplier;
 final class FallbackStepper implements TokenStepper {
 
     private final TokenStepper remote;
-    private final Supplier<TokenStepper> local;
+    private final Function<int[], TokenStepper> local;
     private final RouteOutcome outcome;
     private final int tokenOffset;
     private final TokenHistory history = new TokenHistory();
@@ -21,8 +21,11 @@ final class FallbackStepper implements TokenStepper {
     private TokenStepper active;
     private boolean fellBack;
 
-    /** @param tokenOffset answer tokens produced before this stepper took over (by an escalation) */
-    FallbackStepper(TokenStepper remote, Supplier<TokenStepper> local, RouteOutcome outcome, int tokenOffset) {
+    /**
+     * @param local       the device's stepper, given the answer's tokens so far (for its penalties and constraint)
+     * @param tokenOffset answer tokens produced before this stepper took over (by an escalation)
+     */
+    FallbackStepper(TokenStepper remote, Function<int[], TokenStepper> local, RouteOutcome outcome, int tokenOffset) {
         this.remote = remote;
         this.local = local;
         this.outcome = outcome;
@@ -47,9 +50,14 @@ final class FallbackStepper implements TokenStepper {
                         ? "the cloud was not available (" + e.getMessage() + "); answered on this device"
                         : "the cloud route stopped after " + at + " tokens (" + e.getMessage()
                                 + "); the rest of the answer was generated on this device");
-                active = local.get();
+                long[] fed = history.copy();
+                int[] answer = new int[Math.min(at, fed.length)];
+                for (int i = 0; i < answer.length; i++) {
+                    answer[i] = Math.toIntExact(fed[fed.length - answer.length + i]);
+                }
+                active = local.apply(answer);
                 produced++;
-                return active.next(history.copy());
+                return active.next(fed);
             }
         }
         produced++;

@@ -32,6 +32,8 @@ final class RemoteStepper implements TokenStepper {
     private AutoCloseable permit;
     private long bytesUp;
     private final Frame.Open open;
+    private final Frame.Decoding decoding;
+    private final int answerSoFar;
     private final KvSequence head;
     private final Codec codec;
     private final int width;
@@ -39,13 +41,19 @@ final class RemoteStepper implements TokenStepper {
     private float[] hidden = new float[0];
     private int length;
 
-    /** @param head the edge's layers [0, k) for SPLIT, owned from now on; null for FULL */
-    RemoteStepper(CloudLink link, CloudGuard guard, StepCharge charge, Frame.Open open, KvSequence head, Codec codec,
-                  int width) {
+    /**
+     * @param decoding    sent after Open when the request shapes its choices beyond plain sampling, else null;
+     *                    the cloud replays the last {@code answerSoFar} ids of the first input through it
+     * @param head        the edge's layers [0, k) for SPLIT, owned from now on; null for FULL
+     */
+    RemoteStepper(CloudLink link, CloudGuard guard, StepCharge charge, Frame.Open open, Frame.Decoding decoding,
+                  int answerSoFar, KvSequence head, Codec codec, int width) {
         this.link = link;
         this.guard = guard;
         this.charge = charge;
         this.open = open;
+        this.decoding = decoding;
+        this.answerSoFar = answerSoFar;
         this.head = head;
         this.codec = codec;
         this.width = width;
@@ -60,6 +68,13 @@ final class RemoteStepper implements TokenStepper {
             reply = guard.firstExchange(Mono.fromCallable(() -> {
                 session = link.openSession();
                 bytesUp += session.send(open, "control");
+                if (decoding != null) {
+                    int[] replay = new int[Math.min(answerSoFar, tokens.length)];
+                    for (int i = 0; i < replay.length; i++) {
+                        replay[i] = Math.toIntExact(tokens[tokens.length - replay.length + i]);
+                    }
+                    bytesUp += session.send(new Frame.Decoding(decoding.rules(), decoding.constraint(), replay), "control");
+                }
                 sendInput(tokens);
                 return session;
             }).flatMap(opening -> opening.next().flatMap(opened -> {

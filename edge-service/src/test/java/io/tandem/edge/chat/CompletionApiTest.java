@@ -56,7 +56,8 @@ class CompletionApiTest {
 
     @Test
     void nonStreamingGreedyCompletionEqualsTheEngine() {
-        JsonNode body = client.post().uri("/v1/chat/completions").bodyValue(chat(PROMPT, "temperature", 0, "max_tokens", 20))
+        JsonNode body = client.post().uri("/v1/chat/completions")
+                .bodyValue(chat(PROMPT, "temperature", 0, "max_tokens", 20, "tandem", Map.of("trace", true)))
                 .exchange()
                 .expectStatus().isOk()
                 .expectHeader().valueEquals("X-Tandem-Route", "local")

@@ -41,7 +41,11 @@ class KioskPageTest {
         assertThat(summary.get("answer").asString()).isNotBlank();
         assertThat(summary.get("distinctLengths").asInt()).as("text lengths seen while streaming").isGreaterThanOrEqualTo(2);
         assertThat(summary.get("route").asString()).isEqualTo("local");
-        assertThat(summary.get("ttftText").asString()).matches("first token \\d+ ms");
+        assertThat(summary.get("ttftText").asString()).matches("first word after \\d+ ms \\(kiosk \\d+(\\.\\d+)? ms\\)");
+        // issue 14: twelve turns without an error, the history trimmed to fit and the kiosk saying so
+        assertThat(summary.get("turns").asInt()).isEqualTo(12);
+        assertThat(summary.get("trimNotices").asInt()).isGreaterThanOrEqualTo(1);
+        assertThat(summary.get("trimNotice").asString()).contains("left out its oldest");
         assertThat(SCREENSHOT).exists();
         assertThat(pngSize(SCREENSHOT)).containsExactly(800, 480);
     }

@@ -23,7 +23,7 @@ final class NodeClients {
     static final String SETUP = ".ci/setup-test-tools.sh";
     static final Path NODE_DIR = Path.of("src", "test", "node").toAbsolutePath();
     static final Path CHROMIUM = Path.of(System.getProperty("tandem.chromium", "/usr/bin/chromium"));
-    static final long TIMEOUT_SECONDS = 60;
+    static final long TIMEOUT_SECONDS = 120;
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
 

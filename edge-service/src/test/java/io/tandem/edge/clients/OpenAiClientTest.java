@@ -79,7 +79,8 @@ class OpenAiClientTest {
         assertThat(summary.get("model").asString()).isEqualTo(model.id());
         JsonNode checks = summary.get("checks");
         assertThat(checks.propertyNames()).containsExactlyInAnyOrder("g_models_list", "a_chat_non_streaming",
-                "b_chat_streaming", "c_stop", "d_max_tokens_1", "e_errors", "e_error_detail_reaches_sdk", "f_text_completion");
+                "b_chat_streaming", "c_stop", "d_max_tokens_1", "e_errors", "e_error_detail_reaches_sdk", "f_text_completion",
+                "h_n_three_choices", "i_logprobs_top5", "j_json_schema", "k_refused_parameters");
         checks.forEach(check -> assertThat(check.get("ok").asBoolean()).as(check.toString()).isTrue());
         assertThat(checks.get("g_models_list").get("ids").get(0).asString()).isEqualTo(model.id());
 
@@ -92,5 +93,43 @@ class OpenAiClientTest {
                 .isEqualTo(engineChatGreedy.substring(0, engineChatGreedy.indexOf(stop)));
         assertThat(checks.get("e_errors").get("unknownModel").get("status").asInt()).isEqualTo(404);
         assertThat(checks.get("e_errors").get("maxTokensZero").get("status").asInt()).isEqualTo(400);
+
+        // issue 14: n = 3 gives three choices
+        assertThat(checks.get("h_n_three_choices").get("texts")).hasSize(3);
+        // logprobs with top 5: the engine's own values for the greedy tokens
+        io.tandem.model.generate.GenerationResult reference;
+        LoadedModel loaded = LoadedModel.embedded();
+        String rendered = ChatTemplate.PLAIN.render(List.of(new ChatMessage(ChatMessage.Role.USER, PROMPT)));
+        try (Engine engine = Engine.open(loaded, EngineOptions.defaults())) {
+            reference = engine.generate(new GenerationRequest(loaded.encodePrompt(rendered), 5, List.of(),
+                    SamplingParams.greedy(), io.tandem.model.sampling.LogitRules.NONE, null, null, 5),
+                    io.tandem.model.generate.GenerationListener.NONE, () -> false);
+        }
+        JsonNode logprobs = checks.get("i_logprobs_top5").get("logprobs");
+        assertThat(logprobs).hasSize(5);
+        for (int i = 0; i < 5; i++) {
+            assertThat(logprobs.get(i).get("logprob").asDouble())
+                    .isCloseTo(reference.tokens().get(i).logprob(), org.assertj.core.data.Offset.offset(1e-6));
+            for (int k = 0; k < 5; k++) {
+                assertThat(logprobs.get(i).get("top").get(k).asDouble())
+                        .isCloseTo(reference.tokens().get(i).topLogprobs()[k], org.assertj.core.data.Offset.offset(1e-6));
+            }
+        }
+        // json_schema: every output the SDK got validates against the script's schema
+        com.networknt.schema.Schema schema = com.networknt.schema.SchemaRegistry
+                .withDefaultDialect(com.networknt.schema.SpecificationVersion.DRAFT_2020_12).getSchema(PERSON_SCHEMA,
+                        com.networknt.schema.InputFormat.JSON);
+        assertThat(checks.get("j_json_schema").get("outputs")).hasSize(5);
+        for (JsonNode output : checks.get("j_json_schema").get("outputs")) {
+            assertThat(schema.validate(output.asString(), com.networknt.schema.InputFormat.JSON)).as(output.asString()).isEmpty();
+        }
+        assertThat(checks.get("k_refused_parameters").get("refused").propertyNames())
+                .containsExactlyInAnyOrder("frobnicate", "functions", "audio", "reasoning_effort", "tools");
     }
+
+    /** openai-client.mjs's PERSON schema. */
+    static final String PERSON_SCHEMA = "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"maxLength\":20},"
+            + "\"age\":{\"type\":\"integer\"},\"pet\":{\"type\":\"object\",\"properties\":{\"kind\":{\"type\":\"string\","
+            + "\"enum\":[\"cat\",\"dog\"]},\"legs\":{\"type\":\"integer\"}},\"required\":[\"kind\",\"legs\"],"
+            + "\"additionalProperties\":false}},\"required\":[\"name\",\"age\",\"pet\"],\"additionalProperties\":false}";
 }

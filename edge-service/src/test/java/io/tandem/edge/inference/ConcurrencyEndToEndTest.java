@@ -104,7 +104,7 @@ class ConcurrencyEndToEndTest {
         assertThat(inference.tokensGenerated()).isLessThan(100);
         HttpResponse<String> next = http.send(post(LONG_STREAM.replace("500", "2")), HttpResponse.BodyHandlers.ofString());
         assertThat(next.statusCode()).isEqualTo(200);
-        assertThat(next.body()).endsWith("data:[DONE]\n\n");
+        assertThat(next.body()).endsWith("data: [DONE]\n\n");
         assertThat(registry.find("tandem.requests").tag("outcome", "cancelled").counter().count()).isGreaterThanOrEqualTo(1);
         assertThat(registry.find("tandem.requests").tag("outcome", "rejected").counter().count()).isGreaterThanOrEqualTo(1);
     }

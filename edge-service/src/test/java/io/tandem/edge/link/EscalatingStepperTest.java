@@ -105,7 +105,7 @@ class EscalatingStepperTest {
         Scripted rescue = new Scripted(new int[] {30, 31}, new float[] {-0.1f, -0.1f});
         RouteOutcome outcome = new RouteOutcome(List.of());
         EscalatingStepper stepper = new EscalatingStepper(local, new ConfidenceMonitor(1, -1, Double.NaN, Double.NaN),
-                produced -> new FallbackStepper(cloud, () -> rescue, outcome, produced), outcome);
+                produced -> new FallbackStepper(cloud, answer -> rescue, outcome, produced), outcome);
         int first = stepper.next(new long[] {1, 2}).token();
         int second = stepper.next(new long[] {first}).token();
         assertThat(Arrays.asList(first, second)).containsExactly(20, 30);

@@ -17,6 +17,21 @@ public interface ChatTemplate {
         return render(messages);
     }
 
+    /** Whether the template renders tool definitions (a {@code tools} variable); the built-in one does not. */
+    default boolean rendersTools() {
+        return false;
+    }
+
+    /**
+     * The prompt with tool definitions (OpenAI's {@code tools} entries as dicts) rendered where the
+     * template puts them.
+     *
+     * @throws UnsupportedOperationException when the template renders no tools
+     */
+    default String render(List<ChatMessage> messages, List<java.util.Map<String, Object>> tools) {
+        throw new UnsupportedOperationException("this chat template renders no tools");
+    }
+
     /**
      * The built-in template for models without one, such as the embedded story model: the system
      * message, then every user and assistant message, each on its own paragraph, with no markup the

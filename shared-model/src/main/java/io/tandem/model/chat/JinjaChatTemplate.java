@@ -21,6 +21,8 @@ public final class JinjaChatTemplate implements ChatTemplate {
     private final JinjaTemplate template;
     private final String bosToken;
     private final String eosToken;
+    /** The template reads a {@code tools} variable: published templates that support tools all do. */
+    private final boolean rendersTools;
 
     /**
      * @param bosToken the text of the model's BOS token, or null when it has none (then undefined, as in
@@ -41,6 +43,7 @@ public final class JinjaChatTemplate implements ChatTemplate {
         }
         this.bosToken = bosToken;
         this.eosToken = eosToken;
+        this.rendersTools = java.util.regex.Pattern.compile("\\btools\\b").matcher(source).find();
     }
 
     /** The prompt up to where the assistant's answer begins ({@code add_generation_prompt=true}). */
@@ -51,6 +54,23 @@ public final class JinjaChatTemplate implements ChatTemplate {
 
     @Override
     public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        return render(messages, addGenerationPrompt, null);
+    }
+
+    @Override
+    public boolean rendersTools() {
+        return rendersTools;
+    }
+
+    @Override
+    public String render(List<ChatMessage> messages, List<Map<String, Object>> tools) {
+        if (!rendersTools) {
+            throw new UnsupportedOperationException("this chat template renders no tools");
+        }
+        return render(messages, true, tools);
+    }
+
+    private String render(List<ChatMessage> messages, boolean addGenerationPrompt, List<Map<String, Object>> tools) {
         if (messages.isEmpty()) {
             throw new IllegalArgumentException("a conversation needs at least one message");
         }
@@ -64,7 +84,7 @@ public final class JinjaChatTemplate implements ChatTemplate {
         Map<String, Object> variables = new HashMap<>();
         variables.put("messages", dicts);
         variables.put("add_generation_prompt", addGenerationPrompt);
-        variables.put("tools", null);
+        variables.put("tools", tools);
         variables.put("documents", null);
         if (bosToken != null) {
             variables.put("bos_token", bosToken);

@@ -131,6 +131,19 @@ public final class Engine implements AutoCloseable {
         return new SamplingStepper(newPipeline(), new Sampler(sampling, config.vocabSize()));
     }
 
+    /**
+     * A fresh sequence sampled here as {@code request} asks (its logit rules, constraint and top logprobs),
+     * after {@code answerSoFar}, tokens of the answer chosen elsewhere, were run through its penalties and
+     * constraint. Close it when done.
+     */
+    public TokenStepper newStepper(GenerationRequest request, int[] answerSoFar) {
+        io.tandem.model.sampling.Sampler sampler = request.newSampler(config.vocabSize());
+        for (int token : answerSoFar) {
+            sampler.replay(token);
+        }
+        return new SamplingStepper(newPipeline(), sampler);
+    }
+
     public GenerationResult generate(GenerationRequest request) {
         return generate(request, GenerationListener.NONE, () -> false);
     }

@@ -60,6 +60,21 @@ public sealed interface ModelTokenizer {
         return ChatTemplates.forModel(chatTemplateSource().orElse(null), bosText(), eosText());
     }
 
+    /**
+     * The bytes a token adds to generated text (in the middle of it: no BOS-dependent space handling), or
+     * null for a token that stands for no text (BOS, EOS, control tokens).
+     */
+    byte[] tokenBytes(int id);
+
+    /** The vocabulary as bytes for constrained decoding; build once per model and keep it. */
+    default io.tandem.model.constrain.ConstrainedVocabulary constrainedVocabulary() {
+        byte[][] bytes = new byte[vocabSize()][];
+        for (int id = 0; id < bytes.length; id++) {
+            bytes[id] = tokenBytes(id);
+        }
+        return new io.tandem.model.constrain.ConstrainedVocabulary(bytes, endTokens());
+    }
+
     /** Fails unless the model's vocabulary is this tokenizer's size: otherwise ids would mean other words. */
     default void requireVocabSize(int modelVocabSize) {
         if (modelVocabSize != vocabSize()) {
@@ -79,6 +94,14 @@ public sealed interface ModelTokenizer {
         @Override
         public int vocabSize() {
             return tokenizer.vocabSize();
+        }
+
+        @Override
+        public byte[] tokenBytes(int id) {
+            if (id == tokenizer.bosId() || id == tokenizer.eosId()) {
+                return null;
+            }
+            return tokenizer.decodeBytes(tokenizer.eosId(), id);
         }
 
         /** BOS, then the text with its dummy-prefix space, as run.c encodes it. */
@@ -126,6 +149,16 @@ public sealed interface ModelTokenizer {
         @Override
         public int vocabSize() {
             return tokenizer.vocabSize();
+        }
+
+        @Override
+        public byte[] tokenBytes(int id) {
+            io.tandem.model.tokenizer.TokenType type = tokenizer.tokenType(id);
+            if (type == io.tandem.model.tokenizer.TokenType.CONTROL || type == io.tandem.model.tokenizer.TokenType.UNKNOWN
+                    || type == io.tandem.model.tokenizer.TokenType.UNUSED || tokenizer.isEndOfGeneration(id)) {
+                return null;
+            }
+            return tokenizer.pieceBytes(id, false);
         }
 
         /**

@@ -1,6 +1,5 @@
 package io.tandem.model.generate;
 
-import io.tandem.model.sampling.Sampler;
 import io.tandem.model.sampling.TokenChoice;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,7 +31,7 @@ public final class Generator {
     /** Generates with tokens sampled here from {@code pipeline}'s logits; the pipeline stays open. */
     public GenerationResult generate(DecoderPipeline pipeline, GenerationRequest request,
                                      GenerationListener listener, BooleanSupplier cancelled) {
-        TokenStepper local = new SamplingStepper(pipeline, new Sampler(request.sampling(), vocabSize));
+        TokenStepper local = new SamplingStepper(pipeline, request.newSampler(vocabSize));
         return generate(local, request, listener, cancelled);
     }
 

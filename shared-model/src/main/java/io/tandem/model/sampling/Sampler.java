@@ -14,12 +14,34 @@ public final class Sampler {
     private final SplittableRandom random;
     private final float[] probabilities;
     private final long[] order;
+    private final LogitRules rules;
+    private final TokenMask mask;
+    private final int topLogprobs;
+    /** The adjusted logits when rules or a mask apply; null otherwise (the model's logits are read in place). */
+    private final float[] adjusted;
+    private final int[] counts;
+    private int generated;
 
     public Sampler(SamplingParams params, int vocabSize) {
+        this(params, vocabSize, LogitRules.NONE, null, 0);
+    }
+
+    /**
+     * @param rules       logit bias and penalties, applied before the mask
+     * @param mask        the tokens allowed at each step (constrained decoding), or null
+     * @param topLogprobs how many of the most likely tokens each choice reports (0: none)
+     */
+    public Sampler(SamplingParams params, int vocabSize, LogitRules rules, TokenMask mask, int topLogprobs) {
         this.params = params;
         this.random = new SplittableRandom(params.seed().orElseGet(() -> new SplittableRandom().nextLong()));
         this.probabilities = new float[vocabSize];
         this.order = new long[vocabSize];
+        this.rules = rules;
+        this.mask = mask;
+        this.topLogprobs = Math.min(topLogprobs, vocabSize);
+        boolean adjusts = !rules.isNone() || mask != null;
+        this.adjusted = adjusts ? new float[vocabSize] : null;
+        this.counts = rules.penalises() ? new int[vocabSize] : null;
     }
 
     public SamplingParams params() {
@@ -32,6 +54,41 @@ public final class Sampler {
         if (logits.remaining() < n) {
             throw new IllegalArgumentException("expected " + n + " logits, got " + logits.remaining());
         }
+        if (adjusted != null) {
+            logits.get(logits.position(), adjusted, 0, n);
+            rules.apply(adjusted, counts);
+            if (mask != null) {
+                mask.allow(adjusted, generated);
+            }
+            logits = FloatBuffer.wrap(adjusted);
+        }
+        TokenChoice choice = choose(logits);
+        generated++;
+        if (counts != null) {
+            counts[choice.token()]++;
+        }
+        if (mask != null) {
+            mask.accept(choice.token());
+        }
+        return choice;
+    }
+
+    /**
+     * A token this sequence already has, chosen elsewhere (an answer that began on another machine):
+     * it counts for the penalties and moves the mask on, as if this sampler had chosen it.
+     */
+    public void replay(int token) {
+        generated++;
+        if (counts != null) {
+            counts[token]++;
+        }
+        if (mask != null) {
+            mask.accept(token);
+        }
+    }
+
+    private TokenChoice choose(FloatBuffer logits) {
+        int n = probabilities.length;
         int base = logits.position();
         int best = 0;
         int second = -1;
@@ -61,7 +118,35 @@ public final class Sampler {
         int token = params.isGreedy() ? best : draw(logits, base, max);
         float logprob = (float) (logits.get(base + token) - max - logSum);
         float margin = second < 0 ? Float.POSITIVE_INFINITY : max - logits.get(base + second);
-        return new TokenChoice(token, logprob, (float) entropy, margin);
+        if (topLogprobs == 0) {
+            return new TokenChoice(token, logprob, (float) entropy, margin);
+        }
+        int[] topIds = new int[topLogprobs];
+        float[] top = new float[topLogprobs];
+        topTokens(logits, base, probabilities.length, topIds);
+        for (int i = 0; i < topLogprobs; i++) {
+            top[i] = (float) (logits.get(base + topIds[i]) - max - logSum);
+        }
+        return new TokenChoice(token, logprob, (float) entropy, margin, topIds, top);
+    }
+
+    /** The ids of the largest logits, largest first (ties to the lower id), by insertion into a short sorted list. */
+    private static void topTokens(FloatBuffer logits, int base, int n, int[] out) {
+        int k = out.length;
+        int filled = 0;
+        for (int i = 0; i < n; i++) {
+            float v = logits.get(base + i);
+            if (filled == k && !(v > logits.get(base + out[k - 1]))) {
+                continue;
+            }
+            int at = Math.min(filled, k - 1);
+            while (at > 0 && v > logits.get(base + out[at - 1])) {
+                out[at] = out[at - 1];
+                at--;
+            }
+            out[at] = i;
+            filled = Math.min(filled + 1, k);
+        }
     }
 
     private int draw(FloatBuffer logits, int base, float max) {

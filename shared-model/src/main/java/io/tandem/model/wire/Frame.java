@@ -200,6 +200,54 @@ public sealed interface Frame {
         }
     }
 
+    /**
+     * Edge to cloud, after Open and before the first input: how the cloud shapes each choice beyond
+     * temperature, top-p and seed. {@code rules} are OpenAI's logit bias and penalties, {@code constraint}
+     * what the output must be (compiled by the cloud against its own vocabulary), {@code replay} the
+     * tokens this answer already has (an escalation hands over part-way): the cloud runs them through
+     * the penalties and the constraint before choosing the next. Added within protocol version 1 with
+     * its own body version, {@link #VERSION}, so that it can grow without touching the other frames.
+     */
+    record Decoding(io.tandem.model.sampling.LogitRules rules, Optional<io.tandem.model.constrain.OutputConstraint> constraint,
+                    int[] replay) implements Frame {
+        public static final int VERSION = 1;
+
+        public Decoding {
+            Objects.requireNonNull(rules, "rules");
+            Objects.requireNonNull(constraint, "constraint");
+            Objects.requireNonNull(replay, "replay");
+            if (rules.bias().size() > 0xFFFF) {
+                throw new IllegalArgumentException("at most 65535 logit biases, was " + rules.bias().size());
+            }
+            for (int id : replay) {
+                if (id < 0) {
+                    throw new IllegalArgumentException("token ids must be >= 0, was " + id);
+                }
+            }
+        }
+
+        @Override
+        public FrameType type() {
+            return FrameType.DECODING;
+        }
+
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof Decoding that && rules.equals(that.rules) && constraint.equals(that.constraint)
+                    && Arrays.equals(replay, that.replay);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(rules, constraint, Arrays.hashCode(replay));
+        }
+
+        @Override
+        public String toString() {
+            return "Decoding[rules=" + rules + ", constraint=" + constraint + ", replay=" + Arrays.toString(replay) + "]";
+        }
+    }
+
     /** Edge to cloud: stop generating for this session; the cloud answers with Close. */
     record Cancel() implements Frame {
         @Override

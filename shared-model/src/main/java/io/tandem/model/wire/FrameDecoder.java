@@ -176,6 +176,7 @@ public final class FrameDecoder {
                 need(in, 12);
                 yield new Frame.Load(in.getInt(), in.getInt(), in.getFloat());
             }
+            case DECODING -> readDecoding(in);
             case CANCEL -> new Frame.Cancel();
             case ERROR -> {
                 need(in, 4);
@@ -184,6 +185,50 @@ public final class FrameDecoder {
             }
             case CLOSE -> new Frame.Close();
         };
+    }
+
+    private Frame.Decoding readDecoding(ByteBuffer in) {
+        need(in, 1 + 4 + 4 + 2);
+        int version = Byte.toUnsignedInt(in.get());
+        if (version != Frame.Decoding.VERSION) {
+            throw new WireException(WireError.BAD_VALUE, "Decoding body version " + version + "; this build reads "
+                    + Frame.Decoding.VERSION);
+        }
+        float presence = in.getFloat();
+        float frequency = in.getFloat();
+        int biasCount = Short.toUnsignedInt(in.getShort());
+        need(in, 8L * biasCount);
+        java.util.Map<Integer, Float> bias = new java.util.TreeMap<>();
+        for (int i = 0; i < biasCount; i++) {
+            int id = in.getInt();
+            float value = in.getFloat();
+            if (bias.put(id, value) != null) {
+                throw new WireException(WireError.BAD_VALUE, "logit bias for token " + id + " given twice");
+            }
+        }
+        need(in, 1);
+        int kind = Byte.toUnsignedInt(in.get());
+        Optional<io.tandem.model.constrain.OutputConstraint> constraint = switch (kind) {
+            case 0 -> Optional.empty();
+            case 1 -> Optional.of(io.tandem.model.constrain.OutputConstraint.jsonObject());
+            case 2 -> Optional.of(io.tandem.model.constrain.OutputConstraint.jsonSchema(readString(in)));
+            case 3 -> Optional.of(new io.tandem.model.constrain.OutputConstraint(
+                    io.tandem.model.constrain.OutputConstraint.Kind.TOOL_CALL, readString(in)));
+            default -> throw new WireException(WireError.BAD_VALUE, "unknown constraint kind " + kind);
+        };
+        need(in, 4);
+        int count = in.getInt();
+        if (count < 0) {
+            throw new WireException(WireError.BAD_VALUE, "negative replay count " + count);
+        }
+        if (count > limits.maxPositions()) {
+            throw new WireException(WireError.TOO_LARGE, count + " replayed ids exceed " + limits.maxPositions());
+        }
+        need(in, 4L * count);
+        int[] replay = new int[count];
+        in.asIntBuffer().get(replay);
+        in.position(in.position() + 4 * count);
+        return new Frame.Decoding(new io.tandem.model.sampling.LogitRules(bias, presence, frequency), constraint, replay);
     }
 
     private Frame.Activations readActivations(ByteBuffer in) {

@@ -98,6 +98,21 @@ public final class FrameEncoder {
                 }
             }
             case Frame.Load load -> dst.putInt(load.queueDepth()).putInt(load.sessions()).putFloat(load.stepMillis());
+            case Frame.Decoding decoding -> {
+                dst.put((byte) Frame.Decoding.VERSION)
+                        .putFloat(decoding.rules().presencePenalty())
+                        .putFloat(decoding.rules().frequencyPenalty())
+                        .putShort((short) decoding.rules().bias().size());
+                decoding.rules().bias().forEach((id, value) -> dst.putInt(id).putFloat(value));
+                dst.put((byte) (int) decoding.constraint().map(c -> c.kind().wireCode()).orElse(0));
+                if (decoding.constraint().isPresent() && body.utf8 != null) {
+                    putString(dst, body.utf8);
+                }
+                dst.putInt(decoding.replay().length);
+                for (int id : decoding.replay()) {
+                    dst.putInt(id);
+                }
+            }
             case Frame.Error error -> {
                 dst.putInt(error.code());
                 putString(dst, body.utf8);
@@ -148,6 +163,12 @@ public final class FrameEncoder {
                 case Frame.Tokens tokens -> new Body(4 + 4 + 4L * tokens.ids().length, null);
                 case Frame.Token token -> new Body(4 + 4 + 1 + (token.computeReported() ? 4 : 0), null);
                 case Frame.Load load -> new Body(4 + 4 + 4, null);
+                case Frame.Decoding decoding -> {
+                    byte[] schema = decoding.constraint().filter(io.tandem.model.constrain.OutputConstraint::hasText)
+                            .map(c -> utf8(c.schema())).orElse(null);
+                    yield new Body(1 + 4 + 4 + 2 + 8L * decoding.rules().bias().size() + 1
+                            + (schema == null ? 0 : 2 + schema.length) + 4 + 4L * decoding.replay().length, schema);
+                }
                 case Frame.Error error -> {
                     byte[] message = utf8(error.message());
                     yield new Body(4 + 2 + message.length, message);

@@ -10,7 +10,9 @@ public enum FrameType {
     CANCEL(6),
     ERROR(7),
     CLOSE(8),
-    LOAD(9);
+    LOAD(9),
+    /** Additive within version 1; 32 leaves 10..31 to the link's own additions. */
+    DECODING(32);
 
     private final int wireCode;
 

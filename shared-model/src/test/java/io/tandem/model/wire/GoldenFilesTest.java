@@ -1,6 +1,7 @@
 package io.tandem.model.wire;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.tandem.model.generate.FinishReason;
 import java.io.IOException;
@@ -56,6 +57,18 @@ class GoldenFilesTest {
         assertThat(((Frame.Token) decoder.decode(token).frame()).finishReason()).isEqualTo(Optional.of(FinishReason.END_OF_SEQUENCE));
 
         assertThat(((Frame.Error) decoder.decode(read("error.bin")).frame()).message()).isEqualTo("bad value: é");
+
+        byte[] decoding = read("decoding-schema.bin");
+        assertThat(decoding[5]).as("frame type").isEqualTo((byte) 32);
+        assertThat(decoding[28]).as("Decoding body version").isEqualTo((byte) 1);
+        Frame.Decoding d = (Frame.Decoding) decoder.decode(decoding).frame();
+        assertThat(d.rules().bias()).containsEntry(5, -100f).containsEntry(300, 2.5f);
+        assertThat(d.constraint().orElseThrow().schema()).isEqualTo(WireGoldens.DECODING_SCHEMA);
+        assertThat(d.replay()).containsExactly(12, 34);
+        byte[] future = decoding.clone();
+        future[28] = 2;
+        assertThatThrownBy(() -> decoder.decode(future)).isInstanceOfSatisfying(WireException.class,
+                e -> assertThat(e.kind()).isEqualTo(WireError.BAD_VALUE));
     }
 
     @Test

@@ -24,6 +24,8 @@ final class WireGoldens {
     /** 2 positions x 4 wide; all exactly representable in fp16, absmax 2 and 0.5 per row. */
     static final float[] ACTIVATIONS = {1.0f, -2.0f, 0.5f, 0.0f, 0.25f, -0.125f, 0.5f, -0.5f};
 
+    static final String DECODING_SCHEMA = "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"}},\"required\":[\"a\"]}";
+
     private WireGoldens() {}
 
     /** File name (without .bin) to the envelope it holds. Insertion order is the README's order. */
@@ -45,6 +47,11 @@ final class WireGoldens {
         goldens.put("token-finish", new Envelope(SESSION, 3, new Frame.Token(2, -1.5f, Optional.of(FinishReason.END_OF_SEQUENCE))));
         goldens.put("token-timed", new Envelope(SESSION, 4, new Frame.Token(7, -3.0f, Optional.empty(), 1250)));
         goldens.put("load", new Envelope(0, 9, new Frame.Load(3, 12, 4.5f)));
+        goldens.put("decoding-schema", new Envelope(SESSION, 1, new Frame.Decoding(
+                new io.tandem.model.sampling.LogitRules(Map.of(5, -100f, 300, 2.5f), 0.5f, 0.25f),
+                Optional.of(io.tandem.model.constrain.OutputConstraint.jsonSchema(DECODING_SCHEMA)), new int[] {12, 34})));
+        goldens.put("decoding-object", new Envelope(SESSION, 1, new Frame.Decoding(io.tandem.model.sampling.LogitRules.NONE,
+                Optional.of(io.tandem.model.constrain.OutputConstraint.jsonObject()), new int[0])));
         goldens.put("cancel", new Envelope(SESSION, 4, new Frame.Cancel()));
         goldens.put("error", new Envelope(SESSION, 5, new Frame.Error(4005, "bad value: é")));
         goldens.put("close", new Envelope(SESSION, 6, new Frame.Close()));
