@@ -10,7 +10,11 @@ public enum FrameType {
     CANCEL(6),
     ERROR(7),
     CLOSE(8),
-    LOAD(9);
+    LOAD(9),
+    /** Version 2 from here on: a version 1 frame of these types is UNKNOWN_TYPE. */
+    CREDIT(10),
+    DRAFT(11),
+    VERIFIED(12);
 
     private final int wireCode;
 
@@ -22,12 +26,17 @@ public enum FrameType {
         return wireCode;
     }
 
-    static FrameType fromWire(int code) {
+    /** The first protocol version that has this frame type. */
+    public int sinceVersion() {
+        return wireCode >= CREDIT.wireCode ? 2 : 1;
+    }
+
+    static FrameType fromWire(int code, int version) {
         for (FrameType type : values()) {
-            if (type.wireCode == code) {
+            if (type.wireCode == code && type.sinceVersion() <= version) {
                 return type;
             }
         }
-        throw new WireException(WireError.UNKNOWN_TYPE, "unknown frame type " + code);
+        throw new WireException(WireError.UNKNOWN_TYPE, "unknown frame type " + code + " in version " + version);
     }
 }
