@@ -52,7 +52,15 @@ public final class Partitions implements AutoCloseable {
     }
 
     /** Layers {@code [first, end)}; throws IllegalArgumentException for a range the model does not have. */
-    public synchronized Range range(int first, int end) {
+    public Range range(int first, int end) {
+        return range(first, end, false);
+    }
+
+    /**
+     * Layers {@code [first, end)}; with {@code allPositionLogits}, a range that ends with the logits
+     * returns them for every position it runs (what verifying a draft needs), built apart.
+     */
+    public synchronized Range range(int first, int end, boolean allPositionLogits) {
         if (closed) {
             throw new IllegalStateException("partitions are closed");
         }
@@ -61,12 +69,14 @@ public final class Partitions implements AutoCloseable {
             throw new IllegalArgumentException("layer range [" + first + ", " + end + ") is outside the model's "
                     + layers + " layers");
         }
-        long key = ((long) first << 32) | end;
+        boolean all = allPositionLogits && end == layers;
+        long key = ((long) first << 32) | ((long) end << 1) | (all ? 1 : 0);
         Range range = built.get(key);
         if (range == null) {
             GraphSpec spec = GraphSpec.whole(config(), options.precision(), options.flavour())
                     .withActivations(options.activations())
-                    .withRange(first, end);
+                    .withRange(first, end)
+                    .withAllPositionLogits(all);
             OnnxModel graph = DecoderGraphBuilder.build(model.weights(), spec, model.weightSource());
             range = new Range(GraphSession.open(graph, spec, config(), options.runtime()),
                     Engine.manifest(model, spec, graph));
