@@ -59,7 +59,7 @@ final class PipelineDraft implements AutoCloseable {
                 System.arraycopy(row, 0, q, i * vocabSize, vocabSize);
                 drafted[i] = sampler.draw(row);
             } else {
-                drafted[i] = argmax(logits);
+                drafted[i] = Sampler.argmax(logits, vocabSize);
             }
             if (i + 1 < gamma) {
                 one[0] = drafted[i];
@@ -74,20 +74,6 @@ final class PipelineDraft implements AutoCloseable {
         if (pipeline.length() > length) {
             pipeline.truncate(length);
         }
-    }
-
-    private int argmax(FloatBuffer logits) {
-        int base = logits.position();
-        int best = 0;
-        float max = logits.get(base);
-        for (int i = 1; i < vocabSize; i++) {
-            float v = logits.get(base + i);
-            if (v > max) {
-                max = v;
-                best = i;
-            }
-        }
-        return best;
     }
 
     @Override

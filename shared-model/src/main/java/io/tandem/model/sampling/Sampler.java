@@ -132,14 +132,8 @@ public final class Sampler {
         int n = probabilities.length;
         int base = logits.position();
         Arrays.fill(out, 0, n, 0f);
-        int best = 0;
-        float max = logits.get(base);
-        for (int i = 1; i < n; i++) {
-            if (logits.get(base + i) > max) {
-                best = i;
-                max = logits.get(base + i);
-            }
-        }
+        int best = argmax(logits, n);
+        float max = logits.get(base + best);
         if (params.isGreedy()) {
             out[best] = 1f;
             return;
@@ -174,6 +168,21 @@ public final class Sampler {
             }
         }
         return last;
+    }
+
+    /** The index of the largest of {@code count} values from the buffer's position; the lowest index on ties. */
+    public static int argmax(FloatBuffer values, int count) {
+        int base = values.position();
+        int best = 0;
+        float max = values.get(base);
+        for (int i = 1; i < count; i++) {
+            float v = values.get(base + i);
+            if (v > max) {
+                max = v;
+                best = i;
+            }
+        }
+        return best;
     }
 
     /** A uniform number in [0, 1) from this sampler's random source. */

@@ -170,20 +170,9 @@ public final class FrameDecoder {
             }
             case ACTIVATIONS -> readActivations(in);
             case TOKENS -> {
-                need(in, 8);
+                need(in, 4);
                 int start = in.getInt();
-                int count = in.getInt();
-                if (count < 0) {
-                    throw new WireException(WireError.BAD_VALUE, "negative token count " + count);
-                }
-                if (count > limits.maxPositions()) {
-                    throw new WireException(WireError.TOO_LARGE, count + " token ids exceed " + limits.maxPositions());
-                }
-                need(in, 4L * count);
-                int[] ids = new int[count];
-                in.asIntBuffer().get(ids);
-                in.position(in.position() + 4 * count);
-                yield new Frame.Tokens(start, ids);
+                yield new Frame.Tokens(start, readIds(in));
             }
             case TOKEN -> {
                 need(in, 9);
@@ -227,9 +216,9 @@ public final class FrameDecoder {
         };
     }
 
-    private Frame.Draft readDraft(ByteBuffer in) {
-        need(in, 8);
-        int start = in.getInt();
+    /** An {@code i32} count, then that many {@code i32} token ids, checked against the limits before allocating. */
+    private int[] readIds(ByteBuffer in) {
+        need(in, 4);
         int count = in.getInt();
         if (count < 0) {
             throw new WireException(WireError.BAD_VALUE, "negative token count " + count);
@@ -237,11 +226,19 @@ public final class FrameDecoder {
         if (count > limits.maxPositions()) {
             throw new WireException(WireError.TOO_LARGE, count + " token ids exceed " + limits.maxPositions());
         }
-        need(in, 4L * count + 4);
+        need(in, 4L * count);
         int[] ids = new int[count];
-        for (int i = 0; i < count; i++) {
-            ids[i] = in.getInt();
-        }
+        in.asIntBuffer().get(ids);
+        in.position(in.position() + 4 * count);
+        return ids;
+    }
+
+    private Frame.Draft readDraft(ByteBuffer in) {
+        need(in, 4);
+        int start = in.getInt();
+        int[] ids = readIds(in);
+        int count = ids.length;
+        need(in, 4);
         int vocab = in.getInt();
         if (vocab < 0) {
             throw new WireException(WireError.BAD_VALUE, "negative vocabulary size " + vocab);
