@@ -69,6 +69,7 @@ class RoutingEndToEndTest {
         assertThat(trace.at("/outcome/escalated_at_token").asInt()).isEqualTo(ESCALATION_TOKEN);
         assertThat(trace.at("/outcome/escalation_reason").stringValue()).contains("over the last 8 tokens < -0.500");
         assertThat(trace.at("/outcome/cloud_steps").asInt()).as("the cloud chose the rest").isEqualTo(60 - ESCALATION_TOKEN);
+        assertThat(trace.at("/outcome/link/delivery").stringValue()).as("escalation hands over into a stream").isEqualTo("stream");
         assertThat(trace.at("/outcome/cost").asDouble()).isPositive();
         assertThat(trace.at("/outcome/fell_back_at_token").isNull()).isTrue();
         assertThat(auto.at("/tandem/warnings").size()).isZero();

@@ -101,6 +101,20 @@ class WanEndToEndTest {
     }
 
     @Test
+    void sampledSpeculationVerifiesWithTheDraftsDistributionAndIsReproducibleWithASeed() throws Exception {
+        String body = EdgeClient.request(PROMPT, 60, false, "split", 2)
+                .replace("\"temperature\":0", "\"temperature\":0.8,\"seed\":7");
+        JsonNode first = edge.complete(body);
+        assertClean(first, "split");
+        JsonNode link = first.at("/tandem/trace/outcome/link");
+        assertThat(link.at("/delivery").stringValue()).isEqualTo("speculative");
+        assertThat(link.at("/drafted").asInt()).isPositive();
+        assertThat(link.at("/acceptance").asDouble()).isBetween(0.0, 1.0);
+        JsonNode again = edge.complete(body);
+        assertThat(CloudLinkEndToEndTest.text(again)).isEqualTo(CloudLinkEndToEndTest.text(first)).isNotEmpty();
+    }
+
+    @Test
     void aStopStringCancelsTheStreamAndTheCloudFreesTheSession() throws Exception {
         String expected = CloudLinkEndToEndTest.text(edge.complete(EdgeClient.request(PROMPT, 200, false, "local", null)));
         String stop = expected.substring(40, 52);
