@@ -28,7 +28,7 @@ public record DeliveryProperties(String cloud, String split, String draft, Path 
         cloud = cloud == null ? "stream" : cloud;
         split = split == null ? "speculative" : split;
         draft = draft == null ? "int4" : draft;
-        creditWindow = creditWindow == 0 ? 64 : creditWindow;
+        creditWindow = creditWindow == 0 ? 256 : creditWindow;
         gamma = gamma == 0 ? 4 : gamma;
         minGamma = minGamma == 0 ? 1 : minGamma;
         maxGamma = maxGamma == 0 ? 8 : maxGamma;
