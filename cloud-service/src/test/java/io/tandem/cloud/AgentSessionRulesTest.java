@@ -144,8 +144,8 @@ class AgentSessionRulesTest extends CloudTestBase {
                 .isEqualTo(new Envelope(GOLDEN_SESSION, 0, new Frame.Opened(2, 5, GOLDEN_HASH)));
         assertThat(edge.decode(golden("token.bin")))
                 .isEqualTo(new Envelope(GOLDEN_SESSION, 2, new Frame.Token(365, -0.25f)));
-        // And what the cloud would write for them is exactly those bytes.
-        assertThat(FrameEncoder.encodeToArray(new Envelope(GOLDEN_SESSION, 2, new Frame.Token(365, -0.25f))))
+        // And what the cloud would write for them to a version 1 agent is exactly those bytes.
+        assertThat(FrameEncoder.encodeToArray(new Envelope(GOLDEN_SESSION, 2, new Frame.Token(365, -0.25f)), 1))
                 .isEqualTo(golden("token.bin"));
     }
 
@@ -296,10 +296,10 @@ class AgentSessionRulesTest extends CloudTestBase {
         assertClosesWith(client -> client.sendRaw(garbage), WireError.BAD_MAGIC.closeCode(), "not a Tandem frame");
         assertThat(WireError.BAD_MAGIC.closeCode()).isEqualTo(1002);
 
-        // A Tandem frame of version 2 (byte 4 of the header).
-        byte[] version2 = golden("close.bin");
-        version2[4] = 2;
-        assertClosesWith(client -> client.sendRaw(version2), 4001, "version 2");
+        // A Tandem frame of a version this build does not speak (byte 4 of the header).
+        byte[] version3 = golden("close.bin");
+        version3[4] = 3;
+        assertClosesWith(client -> client.sendRaw(version3), 4001, "version 3, this build speaks 1 to 2");
         assertThat(WireError.UNSUPPORTED_VERSION.closeCode()).isEqualTo(4001);
 
         // A text message on the binary protocol.

@@ -96,6 +96,11 @@ final class AgentTestClient implements AutoCloseable {
         sendRaw(FrameEncoder.encodeToArray(new Envelope(session, sequence, frame)));
     }
 
+    /** As a version 1 agent (a build from before streaming) sends it. */
+    void sendVersion1(long session, long sequence, Frame frame) {
+        sendRaw(FrameEncoder.encodeToArray(new Envelope(session, sequence, frame), 1));
+    }
+
     synchronized void sendRaw(byte[] bytes) {
         outbound.tryEmitNext(new BinaryWebSocketFrame(Unpooled.wrappedBuffer(bytes)));
     }
@@ -110,12 +115,31 @@ final class AgentTestClient implements AutoCloseable {
     }
 
     Envelope receive() {
+        return decoder.decode(receiveRaw());
+    }
+
+    /** The next session frame's bytes as they came. */
+    byte[] receiveRaw() {
         try {
             byte[] bytes = received.poll(20, TimeUnit.SECONDS);
             if (bytes == null) {
                 throw new AssertionError("no frame from the cloud within 20 s (closed: " + closed.getNow(null) + ")");
             }
-            return decoder.decode(bytes);
+            return bytes;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The next Load report's bytes as they came. */
+    byte[] receiveLoadRaw() {
+        try {
+            byte[] bytes = loads.poll(20, TimeUnit.SECONDS);
+            if (bytes == null) {
+                throw new AssertionError("no Load frame from the cloud within 20 s");
+            }
+            return bytes;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);

@@ -82,7 +82,7 @@ public final class LinkBenchmark {
 
     /** One measured completion, timed by the client. */
     record Sample(int tokens, double ttftMs, double totalMs, double edgeTtftMs, String route, List<String> warnings,
-                  String text) {
+                  String text, JsonNode tandem) {
         double decodeTokensPerSecond() {
             return tokens > 1 && totalMs > ttftMs ? (tokens - 1) / ((totalMs - ttftMs) / 1000) : Double.NaN;
         }
@@ -451,6 +451,7 @@ public final class LinkBenchmark {
         long first = 0;
         int tokens = -1;
         String route = null;
+        JsonNode last = null;
         double edgeTtft = Double.NaN;
         List<String> warnings = new ArrayList<>();
         StringBuilder content = new StringBuilder();
@@ -475,6 +476,7 @@ public final class LinkBenchmark {
                 }
                 JsonNode tandem = chunk.get("tandem");
                 if (tandem != null) {
+                    last = tandem;
                     route = tandem.at("/route").stringValue();
                     if (tandem.has("ttft_ms")) {
                         edgeTtft = tandem.get("ttft_ms").asDouble();
@@ -490,7 +492,7 @@ public final class LinkBenchmark {
             throw new IllegalStateException("the edge's stream ended without " + (first == 0 ? "text" : "usage"));
         }
         return new Sample(tokens, (first - start) / 1e6, (end - start) / 1e6, edgeTtft, route, warnings,
-                content.toString());
+                content.toString(), last);
     }
 
     /** The edge's or the cloud's meters in Prometheus text: series (name with labels) to value. */

@@ -46,9 +46,33 @@ public final class TandemStack implements AutoCloseable {
      * @param edgeArgs extra edge properties (model, codec)
      */
     public static TandemStack start(Path logDir, List<String> cloudArgs, List<String> edgeArgs) {
+        TandemStack base = startWithoutEdge(logDir, cloudArgs);
+        try {
+            ServiceProcess edge = startEdge(ServiceProcess.freePort(), base.cloud.port(), base.issuerUrl(), edgeArgs, logDir);
+            return new TandemStack(base.issuer, base.cloud, edge, base.cloudCommand, logDir);
+        } catch (RuntimeException e) {
+            base.close();
+            throw e;
+        }
+    }
+
+    /** Another edge on this stack's cloud and issuer. */
+    public ServiceProcess startAnotherEdge(List<String> edgeArgs) {
+        return startEdge(ServiceProcess.freePort(), cloud.port(), issuerUrl(), edgeArgs, logDir);
+    }
+
+    /** Another edge whose link goes to {@code linkPort} (a {@link io.tandem.e2e.wan.WanProxy} in front of the cloud). */
+    public ServiceProcess startEdgeVia(int linkPort, List<String> edgeArgs) {
+        return startEdge(ServiceProcess.freePort(), linkPort, issuerUrl(), edgeArgs, logDir);
+    }
+
+    /**
+     * The issuer and the cloud only, for callers that put something between the cloud and the edges
+     * they start with {@link #startEdgeVia}: {@code edge} is null until then.
+     */
+    public static TandemStack startWithoutEdge(Path logDir, List<String> cloudArgs) {
         int issuerPort = ServiceProcess.freePort();
         int cloudPort = ServiceProcess.freePort();
-        int edgePort = ServiceProcess.freePort();
         String issuerUrl = "http://127.0.0.1:" + issuerPort;
         ServiceProcess issuer = null;
         ServiceProcess cloud = null;
@@ -62,8 +86,7 @@ public final class TandemStack implements AutoCloseable {
             cloud = ServiceProcess.start("cloud-service", "cloud", cloudPort, c, logDir);
             issuer.awaitHealthy(STARTUP);
             cloud.awaitHealthy(STARTUP);
-            ServiceProcess edge = startEdge(edgePort, cloudPort, issuerUrl, edgeArgs, logDir);
-            return new TandemStack(issuer, cloud, edge, c, logDir);
+            return new TandemStack(issuer, cloud, null, c, logDir);
         } catch (RuntimeException e) {
             if (cloud != null) {
                 cloud.close();
@@ -73,11 +96,6 @@ public final class TandemStack implements AutoCloseable {
             }
             throw e;
         }
-    }
-
-    /** Another edge on this stack's cloud and issuer. */
-    public ServiceProcess startAnotherEdge(List<String> edgeArgs) {
-        return startEdge(ServiceProcess.freePort(), cloud.port(), issuerUrl(), edgeArgs, logDir);
     }
 
     static ServiceProcess startEdge(int edgePort, int cloudPort, String issuerUrl, List<String> edgeArgs, Path logDir) {
@@ -102,7 +120,9 @@ public final class TandemStack implements AutoCloseable {
 
     @Override
     public void close() {
-        edge.close();
+        if (edge != null) {
+            edge.close();
+        }
         cloud.close();
         issuer.close();
     }

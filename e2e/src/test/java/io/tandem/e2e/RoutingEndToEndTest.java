@@ -69,6 +69,7 @@ class RoutingEndToEndTest {
         assertThat(trace.at("/outcome/escalated_at_token").asInt()).isEqualTo(ESCALATION_TOKEN);
         assertThat(trace.at("/outcome/escalation_reason").stringValue()).contains("over the last 8 tokens < -0.500");
         assertThat(trace.at("/outcome/cloud_steps").asInt()).as("the cloud chose the rest").isEqualTo(60 - ESCALATION_TOKEN);
+        assertThat(trace.at("/outcome/link/delivery").stringValue()).as("escalation hands over into a stream").isEqualTo("stream");
         assertThat(trace.at("/outcome/cost").asDouble()).isPositive();
         assertThat(trace.at("/outcome/fell_back_at_token").isNull()).isTrue();
         assertThat(auto.at("/tandem/warnings").size()).isZero();
@@ -160,12 +161,18 @@ class RoutingEndToEndTest {
                 if (answer.at("/tandem/route").stringValue().equals("local")) {
                     assertThat(answer.at("/tandem/trace/rule").stringValue()).isEqualTo("BUDGET");
                     assertThat(answer.at("/tandem/warnings/0").stringValue()).contains("budget");
+                } else if (routes.contains("local")) {
+                    // after a refusal the cloud is used again only when what is left pays the estimate, which
+                    // follows the cloud's reported step time (it moves with this machine's load)
+                    assertThat(answer.at("/tandem/trace/inputs/budget/remaining").asDouble())
+                            .as("a cloud answer after a refusal: %s", routes)
+                            .isGreaterThanOrEqualTo(answer.at("/tandem/trace/estimates/request_cost").asDouble());
                 }
             }
             int firstLocal = routes.indexOf("local");
             assertThat(firstLocal).as("the first requests go to the cloud: %s", routes).isGreaterThan(0);
-            assertThat(routes.subList(firstLocal, routes.size())).as("then all stay local: %s", routes)
-                    .containsOnly("local");
+            assertThat(routes.subList(firstLocal, routes.size())).as("then mostly local: %s", routes)
+                    .filteredOn("local"::equals).hasSizeGreaterThan((routes.size() - firstLocal) / 2);
             String metrics = client.get("/actuator/prometheus");
             double spent = gauge(metrics, "tandem_budget_spent_window{window=\"hour\"}");
             assertThat(spent).isPositive();

@@ -36,6 +36,15 @@ public final class InProcessPool implements LayerPool {
 
     @Override
     public PoolSequence open(String modelHash, Mode mode) {
+        return open(modelHash, mode, false);
+    }
+
+    @Override
+    public PoolSequence openForVerification(String modelHash, Mode mode) {
+        return open(modelHash, mode, true);
+    }
+
+    private PoolSequence open(String modelHash, Mode mode, boolean allPositions) {
         Partitions model = models.get(modelHash);
         if (model == null) {
             throw new SessionRefusedException(SessionError.UNKNOWN_MODEL, "this cloud does not serve model " + modelHash
@@ -52,7 +61,7 @@ public final class InProcessPool implements LayerPool {
                 yield split.firstCloudLayer();
             }
         };
-        Partitions.Range range = model.range(first, layers);
+        Partitions.Range range = model.range(first, layers, allPositions);
         return new Sequence(range, first, layers, model,
                 () -> vocabularies.computeIfAbsent(modelHash, h -> model.model().tokenizer().constrainedVocabulary()));
     }
@@ -134,8 +143,32 @@ public final class InProcessPool implements LayerPool {
 
         @Override
         public FloatBuffer forward(StageInput input) {
+            StageOutput.Logits logits = logits(input);
+            if (!logits.allPositions()) {
+                return logits.values();
+            }
+            FloatBuffer all = logits.values();
+            int vocab = vocabSize();
+            return all.duplicate().position(all.position() + (logits.positions() - 1) * vocab).slice();
+        }
+
+        @Override
+        public FloatBuffer forwardRows(StageInput input) {
+            StageOutput.Logits logits = logits(input);
+            if (!logits.allPositions() && logits.positions() > 1) {
+                throw new UnsupportedOperationException("this sequence was not opened for verification");
+            }
+            return logits.values();
+        }
+
+        @Override
+        public void truncate(int length) {
+            kv.truncate(length);
+        }
+
+        private StageOutput.Logits logits(StageInput input) {
             return switch (kv.run(input)) {
-                case StageOutput.Logits logits -> logits.values();
+                case StageOutput.Logits logits -> logits;
                 case StageOutput.Hidden hidden -> throw new IllegalStateException("a cloud range must end with the logits");
             };
         }

@@ -17,6 +17,15 @@ public interface LayerPool extends AutoCloseable {
      */
     PoolSequence open(String modelHash, Mode mode);
 
+    /**
+     * A sequence that can verify drafts: {@link PoolSequence#forwardRows} and
+     * {@link PoolSequence#truncate} work on it. A pool that cannot verify refuses with BAD_MODE.
+     */
+    default PoolSequence openForVerification(String modelHash, Mode mode) {
+        throw new SessionRefusedException(io.tandem.model.wire.SessionError.BAD_MODE,
+                "this cloud's pool cannot verify drafts; open the session without VERIFY");
+    }
+
     /** The models this pool serves, for info and health. */
     List<PoolModel> models();
 

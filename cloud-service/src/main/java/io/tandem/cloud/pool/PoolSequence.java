@@ -39,6 +39,20 @@ public interface PoolSequence extends AutoCloseable {
     /** Runs the next positions; returns the last position's logits, valid until the next call. */
     FloatBuffer forward(StageInput input);
 
+    /**
+     * Runs the next positions and returns the logits of every one of them, row-major
+     * {@code [positions][vocab]}, valid until the next call: for verifying a draft. Only on
+     * sequences opened for verification.
+     */
+    default FloatBuffer forwardRows(StageInput input) {
+        throw new UnsupportedOperationException("this sequence was not opened for verification");
+    }
+
+    /** Forgets the positions from {@code length} on (a rejected draft's). Only on sequences opened for verification. */
+    default void truncate(int length) {
+        throw new UnsupportedOperationException("this sequence was not opened for verification");
+    }
+
     @Override
     void close();
 }

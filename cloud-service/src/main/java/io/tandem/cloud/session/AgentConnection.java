@@ -8,6 +8,7 @@ import io.tandem.model.wire.FrameEncoder;
 import io.tandem.model.wire.SessionError;
 import io.tandem.model.wire.WireError;
 import io.tandem.model.wire.WireException;
+import io.tandem.model.wire.WireFormat;
 import java.nio.ByteBuffer;
 import java.time.Clock;
 import java.time.Duration;
@@ -42,6 +43,8 @@ public final class AgentConnection {
     private final Outbound out;
     private final ConcurrentHashMap<Long, AgentSession> sessions = new ConcurrentHashMap<>();
     private volatile boolean closed;
+    /** Version 1 until the agent speaks version 2: a Load sent on connect must not confuse a version 1 agent. */
+    private volatile int peerVersion = WireFormat.MIN_VERSION;
     private final java.util.concurrent.atomic.AtomicLong loadSequence = new java.util.concurrent.atomic.AtomicLong();
     private volatile long lastInboundMillis;
     /** Kinds of bad frame already logged for this connection: one line per kind, the rest only counted. */
@@ -85,12 +88,16 @@ public final class AgentConnection {
             return;
         }
         context.metrics().frameBytes("in", kind(envelope.frame()), size);
+        int version = WireFormat.versionOf(message);
+        // the newest version the agent has spoken: connection-level frames (Load) go out in it
+        peerVersion = Math.max(peerVersion, version);
         long id = envelope.sessionId();
         Frame frame = envelope.frame();
         if (frame instanceof Frame.Open open) {
-            AgentSession fresh = new AgentSession(id, agent, context, this);
+            AgentSession fresh = new AgentSession(id, agent, context, this, version);
             if (sessions.putIfAbsent(id, fresh) != null) {
-                send(id, -1, SessionError.NO_SUCH_SESSION.frame("session " + id + " is already open on this connection"));
+                send(id, -1, SessionError.NO_SUCH_SESSION.frame("session " + id + " is already open on this connection"),
+                        version);
                 return;
             }
             fresh.accept(envelope.sequence(), open);
@@ -100,7 +107,8 @@ public final class AgentConnection {
         if (session == null) {
             // Close and Cancel may cross the cloud's own end of the session: nothing to do.
             if (!(frame instanceof Frame.Close) && !(frame instanceof Frame.Cancel)) {
-                send(id, -1, SessionError.NO_SUCH_SESSION.frame("no open session " + id + " for a " + frame.type() + " frame"));
+                send(id, -1, SessionError.NO_SUCH_SESSION.frame("no open session " + id + " for a " + frame.type() + " frame"),
+                        version);
             }
             return;
         }
@@ -154,7 +162,7 @@ public final class AgentConnection {
 
     /** Tells the agent how loaded the cloud is, on session 0 (the connection). */
     public void sendLoad(Frame.Load load) {
-        send(0, loadSequence.getAndIncrement(), load);
+        send(0, loadSequence.getAndIncrement(), load, peerVersion);
     }
 
     /** The WebSocket is gone: free every session's memory. */
@@ -175,11 +183,12 @@ public final class AgentConnection {
         onDisconnect();
     }
 
-    void send(long sessionId, long sequence, Frame frame) {
+    /** Sends in {@code version}, the one the agent spoke: a version 1 agent never sees a version 2 header. */
+    void send(long sessionId, long sequence, Frame frame, int version) {
         if (closed) {
             return;
         }
-        byte[] bytes = FrameEncoder.encodeToArray(new Envelope(sessionId, Math.max(sequence, 0), frame));
+        byte[] bytes = FrameEncoder.encodeToArray(new Envelope(sessionId, Math.max(sequence, 0), frame), version);
         context.metrics().frameBytes("out", kind(frame), bytes.length);
         out.send(bytes);
     }
@@ -200,6 +209,9 @@ public final class AgentConnection {
             case Frame.Close c -> "control";
             case Frame.Load l -> "control";
             case Frame.Decoding d -> "control";
+            case Frame.Credit c -> "control";
+            case Frame.Draft d -> "draft";
+            case Frame.Verified v -> "verified";
         };
     }
 }

@@ -7,7 +7,9 @@ import io.tandem.model.runtime.ContextFullException;
 import io.tandem.model.runtime.StageInput;
 import io.tandem.model.sampling.Sampler;
 import io.tandem.model.sampling.TokenChoice;
+import io.tandem.model.speculative.SpeculativeVerifier;
 import io.tandem.model.wire.ActivationCodec;
+import io.tandem.model.wire.Delivery;
 import io.tandem.model.wire.Frame;
 import io.tandem.model.wire.Mode;
 import io.tandem.model.wire.SessionError;
@@ -46,8 +48,22 @@ final class AgentSession {
     private int produced;
     private float[] hidden = new float[0];
     private ByteBuffer hiddenBytes = ByteBuffer.allocate(0);
+    /** The protocol version the agent opened the session in: every answer goes out in it. */
+    private final int version;
+    /** STREAM: tokens the cloud may still send; a step waits for credit when this is 0. */
+    private int credits;
+    private boolean streaming;
+    private boolean awaitingCredit;
+    private int lastToken;
+    private java.util.Set<Integer> endTokens = java.util.Set.of();
+    /** VERIFY: the rule, and a SPLIT session's draft waiting for its activations. */
+    private SpeculativeVerifier verifier;
+    private Frame.Draft pendingDraft;
+    private long heldPositions;
 
-    AgentSession(long id, String agent, AgentConnection.SessionContext context, AgentConnection connection) {
+    AgentSession(long id, String agent, AgentConnection.SessionContext context, AgentConnection connection,
+                 int version) {
+        this.version = version;
         this.id = id;
         this.agent = agent;
         this.context = context;
@@ -116,6 +132,8 @@ final class AgentSession {
                 case Frame.Open o -> open(o);
                 case Frame.Activations a -> step(a);
                 case Frame.Tokens t -> step(t);
+                case Frame.Credit c -> credit(c);
+                case Frame.Draft d -> draft(d);
                 case Frame.Cancel c -> {
                     end("cancelled");
                     send(new Frame.Close());
@@ -129,6 +147,7 @@ final class AgentSession {
                 case Frame.Token t -> fail(SessionError.BAD_INPUT, "Token only travels from the cloud to the edge");
                 case Frame.Load l -> fail(SessionError.BAD_INPUT, "Load only travels from the cloud to the edge");
                 case Frame.Decoding d -> decoding(d);
+                case Frame.Verified v -> fail(SessionError.BAD_INPUT, "Verified only travels from the cloud to the edge");
             }
         } catch (WireException e) {
             // a payload that breaks the wire format (zstd, int8 -128): the agent's fault, not the cloud's
@@ -152,8 +171,19 @@ final class AgentSession {
             return;
         }
         slotTaken = true;
-        sequence = context.pool().open(request.manifestHash(), request.mode());
+        if (request.delivery() == Delivery.STREAM && request.mode() instanceof Mode.Split) {
+            throw new SessionRefusedException(SessionError.BAD_MODE, "a STREAM session runs the whole model: in SPLIT"
+                    + " mode every next input comes from the edge's layers");
+        }
+        sequence = request.delivery() == Delivery.VERIFY
+                ? context.pool().openForVerification(request.manifestHash(), request.mode())
+                : context.pool().open(request.manifestHash(), request.mode());
         sampler = new Sampler(request.sampling(), sequence.vocabSize());
+        if (request.delivery() == Delivery.VERIFY) {
+            verifier = new SpeculativeVerifier(sampler, sequence.vocabSize());
+        }
+        credits = request.credits();
+        endTokens = java.util.Arrays.stream(request.endTokens()).boxed().collect(java.util.stream.Collectors.toUnmodifiableSet());
         open = request;
         context.metrics().sessionOpened(request.mode() instanceof Mode.Split ? "split" : "full");
         lastActivityMillis = context.clock().millis();
@@ -165,6 +195,11 @@ final class AgentSession {
         requireOpen();
         if (sequence.length() > 0 || produced > 0) {
             throw new IllegalArgumentException("Decoding comes after Open and before the first input");
+        }
+        if (open.delivery() == Delivery.VERIFY) {
+            // the speculative rule verifies drafts against plain sampling; shaped choices go token by token
+            throw new IllegalArgumentException("Decoding does not combine with VERIFY delivery: open the session"
+                    + " LOCKSTEP or STREAM");
         }
         var mask = decoding.constraint().map(c -> sequence.vocabulary().compile(c).newMask(open.maxTokens()
                 + decoding.replay().length)).orElse(null);
@@ -197,7 +232,107 @@ final class AgentSession {
         hiddenBytes.clear();
         hiddenBytes.asFloatBuffer().put(hidden, 0, count);
         hiddenBytes.limit(count * Float.BYTES);
-        run(new StageInput.Hidden(hiddenBytes, activations.positions()));
+        StageInput input = new StageInput.Hidden(hiddenBytes, activations.positions());
+        Frame.Draft draft = pendingDraft;
+        if (draft != null) {
+            pendingDraft = null;
+            if (activations.positions() != draft.ids().length) {
+                throw new IllegalArgumentException("the draft has " + draft.ids().length + " positions, its activations "
+                        + activations.positions());
+            }
+            verify(draft, input);
+            return;
+        }
+        run(input);
+    }
+
+    private void credit(Frame.Credit credit) {
+        requireOpen();
+        if (open.delivery() != Delivery.STREAM) {
+            throw new IllegalArgumentException("Credit is for STREAM sessions; this one is " + open.delivery());
+        }
+        credits = Math.addExact(credits, credit.tokens());
+        if (awaitingCredit) {
+            awaitingCredit = false;
+            executor.execute(this::streamStep);
+        }
+    }
+
+    /** One decode step of a STREAM session, each its own task so that Cancel and Credit get in between. */
+    private void streamStep() {
+        if (ended) {
+            return;
+        }
+        if (credits == 0) {
+            awaitingCredit = true;
+            return;
+        }
+        try {
+            run(new StageInput.Tokens(new long[] {lastToken}));
+        } catch (ContextFullException e) {
+            fail(SessionError.CONTEXT_FULL, e.getMessage());
+        } catch (RuntimeException e) {
+            log.warn("agent {} session {} failed while streaming", agent, id, e);
+            fail(SessionError.INTERNAL, "the step failed in the cloud: " + e.getMessage());
+        }
+    }
+
+    private void draft(Frame.Draft draft) {
+        requireOpen();
+        if (open.delivery() != Delivery.VERIFY) {
+            throw new IllegalArgumentException("Draft is for VERIFY sessions; this one is " + open.delivery());
+        }
+        if (produced == 0) {
+            throw new IllegalArgumentException("a draft follows the prompt's token: send the prompt first");
+        }
+        if (pendingDraft != null) {
+            throw new IllegalArgumentException("a draft is already waiting for its activations");
+        }
+        requirePosition(draft.startPosition());
+        if (!open.sampling().isGreedy() && !draft.sampled()) {
+            throw new IllegalArgumentException("sampled verification needs the draft's probabilities");
+        }
+        if (draft.sampled() && draft.vocabSize() != sequence.vocabSize()) {
+            throw new IllegalArgumentException("the draft's vocabulary has " + draft.vocabSize() + " tokens, the model "
+                    + sequence.vocabSize());
+        }
+        if (sequence.inputWidth() != 0) {
+            pendingDraft = draft; // its activations come next
+            return;
+        }
+        long[] ids = new long[draft.ids().length];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = draft.ids()[i];
+        }
+        verify(draft, new StageInput.Tokens(ids));
+    }
+
+    /** Runs the draft's positions, applies the speculative rule, rolls the cache back to what stands. */
+    private void verify(Frame.Draft draft, StageInput input) {
+        long start = System.nanoTime();
+        FloatBuffer rows = sequence.forwardRows(input);
+        int[] drafted = java.util.Arrays.copyOfRange(draft.ids(), 1, draft.ids().length);
+        SpeculativeVerifier.Outcome outcome = verifier.verify(rows, drafted, draft.draftProbabilities());
+        sequence.truncate(draft.startPosition() + 1 + outcome.accepted());
+        long elapsed = System.nanoTime() - start;
+        context.metrics().step(elapsed, input.positions());
+        context.metrics().verified(drafted.length, outcome.accepted());
+        heldPositions(sequence.length());
+        lastActivityMillis = context.clock().millis();
+        produced += outcome.accepted() + 1;
+        Optional<FinishReason> finish = produced >= open.maxTokens() ? Optional.of(FinishReason.MAX_TOKENS)
+                : sequence.length() + 1 >= sequence.contextLength() ? Optional.of(FinishReason.CONTEXT_FULL)
+                : Optional.empty();
+        if (finish.isPresent()) {
+            end("finished");
+        }
+        send(new Frame.Verified(outcome.accepted(), outcome.next(), outcome.logprob(), finish,
+                (int) Math.min(Integer.MAX_VALUE, elapsed / 1_000)));
+    }
+
+    private void heldPositions(long positions) {
+        context.metrics().kvPositions((positions - heldPositions) * (sequence.endLayer() - sequence.firstLayer()));
+        heldPositions = positions;
     }
 
     private void step(Frame.Tokens tokens) {
@@ -207,6 +342,9 @@ final class AgentSession {
                     + ": send Activations, not Tokens");
         }
         requirePosition(tokens.startPosition());
+        if (open.delivery() == Delivery.STREAM && streaming) {
+            throw new IllegalArgumentException("a STREAM session takes its prompt once; the cloud feeds its own tokens");
+        }
         long[] ids = new long[tokens.ids().length];
         for (int i = 0; i < ids.length; i++) {
             ids[i] = tokens.ids()[i];
@@ -223,10 +361,13 @@ final class AgentSession {
         TokenChoice choice = sampler.sample(logits);
         long elapsed = System.nanoTime() - start;
         context.metrics().step(elapsed, input.positions());
+        heldPositions(sequence.length());
         lastActivityMillis = context.clock().millis();
         produced++;
+        boolean stream = open.delivery() == Delivery.STREAM;
         Optional<FinishReason> finish = produced >= open.maxTokens() ? Optional.of(FinishReason.MAX_TOKENS)
                 : sequence.length() >= sequence.contextLength() ? Optional.of(FinishReason.CONTEXT_FULL)
+                : stream && endTokens.contains(choice.token()) ? Optional.of(FinishReason.END_OF_SEQUENCE)
                 : Optional.empty();
         // end first, so the agent never reads the last token while the slot is still held
         if (finish.isPresent()) {
@@ -234,6 +375,15 @@ final class AgentSession {
         }
         send(new Frame.Token(choice.token(), choice.logprob(), finish,
                 (int) Math.min(Integer.MAX_VALUE, elapsed / 1_000)));
+        if (stream) {
+            streaming = true;
+            credits--;
+            context.metrics().streamed();
+            lastToken = choice.token();
+            if (finish.isEmpty()) {
+                executor.execute(this::streamStep);
+            }
+        }
     }
 
     private void requireOpen() {
@@ -250,7 +400,7 @@ final class AgentSession {
     }
 
     private void send(Frame frame) {
-        connection.send(id, outSequence++, frame);
+        connection.send(id, outSequence++, frame, version);
     }
 
     private void fail(SessionError error, String message) {
@@ -268,6 +418,7 @@ final class AgentSession {
         }
         ended = true;
         if (sequence != null) {
+            heldPositions(0);
             sequence.close();
             sequence = null;
         }

@@ -12,12 +12,16 @@ public final class CloudMetrics {
     private final MeterRegistry registry;
     private final Timer stepLatency;
     private final RecentStepTime recentSteps = new RecentStepTime();
+    private final java.util.concurrent.atomic.AtomicLong kvPositions = new java.util.concurrent.atomic.AtomicLong();
 
     public CloudMetrics(MeterRegistry registry) {
         this.registry = registry;
         this.stepLatency = Timer.builder("tandem.cloud.step.latency")
                 .description("Time one session step takes on a worker (prefill or decode)")
                 .publishPercentileHistogram()
+                .register(registry);
+        io.micrometer.core.instrument.Gauge.builder("tandem.cloud.kv.positions", kvPositions, java.util.concurrent.atomic.AtomicLong::get)
+                .description("KV cache held by open sessions, in layer-positions; 0 when every session's cache is freed")
                 .register(registry);
     }
 
@@ -41,6 +45,29 @@ public final class CloudMetrics {
         Counter.builder("tandem.cloud.steps").description("Session steps run; rate() gives steps/s")
                 .register(registry).increment();
         registry.counter("tandem.cloud.positions").increment(positions);
+    }
+
+    /** One token a STREAM session sent on its own (without an input frame from the edge). */
+    public void streamed() {
+        registry.counter("tandem.cloud.stream.tokens").increment();
+    }
+
+    /** One draft verified: how many tokens it proposed and how many stood. */
+    public void verified(int drafted, int accepted) {
+        registry.counter("tandem.cloud.draft.tokens", "outcome", "drafted").increment(drafted);
+        registry.counter("tandem.cloud.draft.tokens", "outcome", "accepted").increment(accepted);
+    }
+
+    /**
+     * KV cache held, in layer-positions (positions times the layers a session runs): up on every
+     * step, down on a rollback and to zero when a session ends and its cache is freed.
+     */
+    public void kvPositions(long delta) {
+        kvPositions.addAndGet(delta);
+    }
+
+    public long kvPositionsHeld() {
+        return kvPositions.get();
     }
 
     /** Recent mean decode step time in milliseconds, as the Load frame reports it. */

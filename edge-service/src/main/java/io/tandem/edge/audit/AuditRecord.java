@@ -69,7 +69,8 @@ public record AuditRecord(
      * @param status ok, cancelled or error
      */
     public record Outcome(String status, int completionTokens, Integer escalatedAtToken, String escalationReason,
-                          Integer fellBackAtToken, String fallbackReason, int cloudSteps, double cost) {
+                          Integer fellBackAtToken, String fallbackReason, int cloudSteps, double cost,
+                          io.tandem.edge.routing.RouteOutcome.Link link) {
     }
 
     public record Timings(double decisionMs, Double ttftMs, double totalMs) {

@@ -42,7 +42,8 @@ public final class RoutingAudit {
                         e.splitCostPerToken(), e.cloudCostPerToken(), e.requestCost()),
                 new AuditRecord.Models(localModel, d.offloads() ? cloudModel : null),
                 new AuditRecord.Outcome(status, completionTokens, outcome.escalatedAtToken(), outcome.escalationReason(),
-                        outcome.fellBackAtToken(), outcome.fallbackReason(), outcome.cloudSteps(), outcome.cost()),
+                        outcome.fellBackAtToken(), outcome.fallbackReason(), outcome.cloudSteps(), outcome.cost(),
+                        outcome.link()),
                 new AuditRecord.Timings(round(routed.decisionNanos() / 1e6), ttftMs == null ? null : round(ttftMs),
                         round(totalMs)),
                 outcome.warnings());

@@ -10,8 +10,16 @@ import io.tandem.model.engine.Partitions;
 import io.tandem.model.generate.GenerationRequest;
 import io.tandem.model.generate.TokenStepper;
 import io.tandem.model.runtime.KvSequence;
+import io.tandem.model.engine.EngineOptions;
+import io.tandem.model.engine.LoadedModel;
+import io.tandem.model.generate.LocalPipeline;
+import io.tandem.model.onnx.WeightPrecision;
+import io.tandem.model.sampling.Sampler;
+import io.tandem.model.sampling.SamplingParams;
+import io.tandem.model.wire.Delivery;
 import io.tandem.model.wire.Frame;
 import io.tandem.model.wire.Mode;
+import java.util.List;
 
 /**
  * The split, cloud and escalate routes: generations whose tokens the cloud chooses (for all or
@@ -27,6 +35,9 @@ public final class CloudRoutes implements AutoCloseable {
     private final Engine engine;
     private final Partitions partitions;
     private final LocalInference runner;
+    private final DeliveryProperties delivery;
+    private Partitions int4Draft;
+    private Partitions separateDraft;
 
     /**
      * @param runner the threads cloud answers run on: apart from the local model's slots, so that
@@ -34,6 +45,12 @@ public final class CloudRoutes implements AutoCloseable {
      */
     public CloudRoutes(CloudLink link, CloudGuard guard, LinkProperties properties, Engine engine, Partitions partitions,
                        LocalInference runner) {
+        this(link, guard, properties, DeliveryProperties.defaults(), engine, partitions, runner);
+    }
+
+    public CloudRoutes(CloudLink link, CloudGuard guard, LinkProperties properties, DeliveryProperties delivery,
+                       Engine engine, Partitions partitions, LocalInference runner) {
+        this.delivery = delivery;
         this.link = link;
         this.guard = guard;
         this.properties = properties;
@@ -106,8 +123,20 @@ public final class CloudRoutes implements AutoCloseable {
 
     private TokenStepper cloudStepper(Mode mode, GenerationRequest request, RouteOutcome outcome,
                                       BudgetLimiter.Reservation budget, CostModel cost, int produced) {
+        // beyond temperature, top-p and seed: the cloud applies the same rules and constraint, after the answer so far
+        Frame.Decoding decoding = request.rules().isNone() && request.constraint() == null ? null
+                : new Frame.Decoding(request.rules(), java.util.Optional.ofNullable(request.constraint()), new int[0]);
+        Delivery how = deliveryFor(mode);
+        if (decoding != null && how == Delivery.VERIFY) {
+            // the speculative rule verifies against plain sampling; a shaped answer (penalties, bias, a
+            // constraint) is chosen token by token: streamed in the cloud route, in lockstep when split
+            how = mode instanceof Mode.Split ? Delivery.LOCKSTEP : Delivery.STREAM;
+        }
+        int maxTokens = Math.max(1, request.maxTokens() - produced);
+        int[] endTokens = partitions.model().endTokens().stream().mapToInt(Integer::intValue).sorted().toArray();
         Frame.Open open = new Frame.Open(mode instanceof Mode.Split ? partitions.modelHash() : cloudModelHash(),
-                mode, request.sampling(), Math.max(1, request.maxTokens() - produced));
+                mode, request.sampling(), maxTokens, how, how == Delivery.STREAM ? delivery.creditWindow() : 0,
+                how == Delivery.LOCKSTEP ? new int[0] : endTokens);
         KvSequence head = mode instanceof Mode.Split split
                 ? partitions.range(0, split.firstCloudLayer()).session().newSequence()
                 : null;
@@ -119,17 +148,106 @@ public final class CloudRoutes implements AutoCloseable {
             outcome.cloudStep(stepCost);
             return true;
         };
-        // beyond temperature, top-p and seed: the cloud applies the same rules and constraint, after the answer so far
-        Frame.Decoding decoding = request.rules().isNone() && request.constraint() == null ? null
-                : new Frame.Decoding(request.rules(), java.util.Optional.ofNullable(request.constraint()), new int[0]);
-        TokenStepper remote = new RemoteStepper(link, guard, charge, open, decoding, produced, head,
-                properties.activationCodec(), partitions.config().dim());
-        return new FallbackStepper(remote, answer -> engine.newStepper(request, answer), outcome, produced);
+        RemoteStepper remote = new RemoteStepper(link, guard, charge, open, decoding, produced, head,
+                properties.activationCodec(), partitions.config().dim(), outcome::dropped);
+        TokenStepper stepper = remote;
+        if (how == Delivery.VERIFY) {
+            PipelineDraft draft = newDraft(mode, request);
+            outcome.delivery("speculative", draft.kind());
+            stepper = new SpeculativeStepper(remote, draft, new AdaptiveGamma(delivery.gamma(), delivery.minGamma(),
+                    delivery.maxGamma()), outcome, maxTokens, partitions.config().contextLength());
+        } else {
+            outcome.delivery(how == Delivery.STREAM ? "stream" : "lockstep", null);
+        }
+        return new FallbackStepper(stepper, answer -> engine.newStepper(request, answer), outcome, produced);
+    }
+
+    /** The delivery a route uses, from {@code tandem.delivery.*}. */
+    public Delivery deliveryFor(Mode mode) {
+        return switch (mode) {
+            case Mode.Split split -> delivery.splitDelivery() == DeliveryProperties.SplitDelivery.SPECULATIVE
+                    ? Delivery.VERIFY : Delivery.LOCKSTEP;
+            case Mode.Full full -> switch (delivery.cloudDelivery()) {
+                case STREAM -> Delivery.STREAM;
+                case LOCKSTEP -> Delivery.LOCKSTEP;
+                case DRAFT -> Delivery.VERIFY;
+            };
+        };
+    }
+
+    /**
+     * The draft for a speculative route. SPLIT: the configured kind over the same weights (the int4
+     * copy, or an early exit at the split layer) or the separate model. The cloud route with a
+     * draft: the local model itself, or the separate model when one is configured.
+     */
+    private PipelineDraft newDraft(Mode mode, GenerationRequest request) {
+        SamplingParams params = request.sampling();
+        // the draft draws with its own random source: the cloud's verifier uses the request's seed
+        SamplingParams draftParams = new SamplingParams(params.temperature(), params.topP(), params.topK(),
+                params.seed().isPresent() ? java.util.OptionalLong.of(params.seed().getAsLong() ^ 0x5DEECE66DL)
+                        : java.util.OptionalLong.empty());
+        int vocab = partitions.config().vocabSize();
+        Sampler sampler = new Sampler(draftParams, vocab);
+        DeliveryProperties.DraftKind kind = delivery.draftKind();
+        if (kind == DeliveryProperties.DraftKind.MODEL) {
+            Partitions model = separateDraft();
+            return new PipelineDraft("model", new LocalPipeline(List.of(model.range(0, model.config().layers()).session())),
+                    sampler, vocab);
+        }
+        return switch (mode) {
+            case Mode.Full full -> new PipelineDraft("local", engine.newPipeline(), sampler, vocab);
+            case Mode.Split split -> switch (kind) {
+                case INT4 -> {
+                    Partitions int4 = int4Draft();
+                    yield new PipelineDraft("int4", new LocalPipeline(List.of(int4.range(0, int4.config().layers()).session())),
+                            sampler, vocab);
+                }
+                case EARLY_EXIT -> new PipelineDraft("early-exit", new LocalPipeline(List.of(
+                        partitions.exitRange(split.firstCloudLayer()).session())), sampler, vocab);
+                case MODEL -> throw new IllegalStateException("handled above");
+            };
+        };
+    }
+
+    private synchronized Partitions int4Draft() {
+        if (int4Draft == null) {
+            EngineOptions own = partitions.options();
+            int4Draft = new Partitions(partitions.model(), new EngineOptions(WeightPrecision.INT4, own.flavour(), 0,
+                    own.runtime()));
+        }
+        return int4Draft;
+    }
+
+    private synchronized Partitions separateDraft() {
+        if (separateDraft == null) {
+            LoadedModel model;
+            try {
+                model = LoadedModel.load(delivery.draftModel(), null);
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException("tandem.delivery.draft-model " + delivery.draftModel()
+                        + " cannot be read: " + e.getMessage(), e);
+            }
+            if (model.weights().config().vocabSize() != partitions.config().vocabSize()) {
+                throw new IllegalStateException("tandem.delivery.draft-model " + delivery.draftModel() + " has a vocabulary of "
+                        + model.weights().config().vocabSize() + " tokens; the served model has "
+                        + partitions.config().vocabSize());
+            }
+            separateDraft = new Partitions(model, partitions.options());
+        }
+        return separateDraft;
     }
 
     /** Stops the cloud routes' threads; the link itself belongs to its own bean. */
     @Override
     public void close() {
         runner.close();
+        synchronized (this) {
+            if (int4Draft != null) {
+                int4Draft.close();
+            }
+            if (separateDraft != null) {
+                separateDraft.close();
+            }
+        }
     }
 }

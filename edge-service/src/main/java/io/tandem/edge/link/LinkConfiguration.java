@@ -28,7 +28,7 @@ import org.springframework.security.web.server.SecurityWebFilterChain;
  * caches it and fetches a new one before it expires), and it is part of health.
  */
 @Configuration(proxyBeanMethods = false)
-@EnableConfigurationProperties({LinkProperties.class, ResilienceProperties.class})
+@EnableConfigurationProperties({LinkProperties.class, ResilienceProperties.class, DeliveryProperties.class})
 public class LinkConfiguration {
 
     /**
@@ -85,12 +85,12 @@ public class LinkConfiguration {
     @Bean(destroyMethod = "close")
     @ConditionalOnProperty("tandem.link.enabled")
     CloudRoutes cloudRoutes(CloudLink link, LinkProperties properties, ResilienceProperties resilience, WarmModel warm,
-                            ConcurrencyProperties concurrency) {
+                            ConcurrencyProperties concurrency, DeliveryProperties delivery) {
         // one thread per cloud session the bulkhead allows, and as many waiting
         LocalInference runner = new LocalInference(warm.engine()::generate, resilience.maxCloudSessions(),
                 resilience.maxCloudSessions(), concurrency.retryAfter());
-        return new CloudRoutes(link, CloudGuard.of(resilience, properties), properties, warm.engine(), warm.partitions(),
-                runner);
+        return new CloudRoutes(link, CloudGuard.of(resilience, properties), properties, delivery, warm.engine(),
+                warm.partitions(), runner);
     }
 
     /**

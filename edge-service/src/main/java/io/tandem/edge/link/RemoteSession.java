@@ -83,6 +83,33 @@ final class RemoteSession implements AutoCloseable {
         sink.success(frame);
     }
 
+    boolean ended() {
+        return ended;
+    }
+
+    /**
+     * Stops a session the cloud is still producing for (a stop string matched, the client went
+     * away): sends Cancel, after which the cloud frees the session and answers Close. Returns the
+     * tokens that had arrived and will never be used; the ones still on their way are dropped on
+     * arrival (the session is unregistered on close).
+     */
+    int cancel() {
+        int unused;
+        synchronized (this) {
+            unused = (int) inbox.stream().filter(f -> f instanceof Frame.Token).count();
+            inbox.clear();
+        }
+        if (!ended && connection.isOpen()) {
+            ended = true;
+            try {
+                send(new Frame.Cancel(), "control");
+            } catch (LinkException e) {
+                // the link went down meanwhile: the cloud frees the session on its own
+            }
+        }
+        return unused;
+    }
+
     /** The cloud finished the session on its side (a token with a finish reason): nothing to close. */
     void endedByCloud() {
         ended = true;

@@ -23,7 +23,7 @@ public final class Partitions implements AutoCloseable {
 
     private final LoadedModel model;
     private final EngineOptions options;
-    private final Map<Long, Range> built = new HashMap<>();
+    private final Map<GraphSpec, Range> built = new HashMap<>();
     private boolean closed;
 
     public Partitions(LoadedModel model, EngineOptions options) {
@@ -33,6 +33,10 @@ public final class Partitions implements AutoCloseable {
 
     public LoadedModel model() {
         return model;
+    }
+
+    public EngineOptions options() {
+        return options;
     }
 
     public LlamaConfig config() {
@@ -52,7 +56,15 @@ public final class Partitions implements AutoCloseable {
     }
 
     /** Layers {@code [first, end)}; throws IllegalArgumentException for a range the model does not have. */
-    public synchronized Range range(int first, int end) {
+    public Range range(int first, int end) {
+        return range(first, end, false);
+    }
+
+    /**
+     * Layers {@code [first, end)}; with {@code allPositionLogits}, a range that ends with the logits
+     * returns them for every position it runs (what verifying a draft needs), built apart.
+     */
+    public synchronized Range range(int first, int end, boolean allPositionLogits) {
         if (closed) {
             throw new IllegalStateException("partitions are closed");
         }
@@ -61,16 +73,38 @@ public final class Partitions implements AutoCloseable {
             throw new IllegalArgumentException("layer range [" + first + ", " + end + ") is outside the model's "
                     + layers + " layers");
         }
-        long key = ((long) first << 32) | end;
-        Range range = built.get(key);
+        boolean all = allPositionLogits && end == layers;
+        return build(GraphSpec.whole(config(), options.precision(), options.flavour())
+                .withActivations(options.activations())
+                .withRange(first, end)
+                .withAllPositionLogits(all));
+    }
+
+    /**
+     * Layers {@code [0, end)} followed by the final norm and the classifier: the early exit a draft
+     * can run on the edge's own layers. Its KV cache is separate from the head's.
+     */
+    public synchronized Range exitRange(int end) {
+        if (end < 1 || end >= config().layers()) {
+            throw new IllegalArgumentException("an early exit after layer " + end + " is outside 1.."
+                    + (config().layers() - 1));
+        }
+        return build(GraphSpec.whole(config(), options.precision(), options.flavour())
+                .withActivations(options.activations())
+                .withRange(0, end)
+                .withExitHead());
+    }
+
+    private Range build(GraphSpec spec) {
+        if (closed) {
+            throw new IllegalStateException("partitions are closed");
+        }
+        Range range = built.get(spec);
         if (range == null) {
-            GraphSpec spec = GraphSpec.whole(config(), options.precision(), options.flavour())
-                    .withActivations(options.activations())
-                    .withRange(first, end);
             OnnxModel graph = DecoderGraphBuilder.build(model.weights(), spec, model.weightSource());
             range = new Range(GraphSession.open(graph, spec, config(), options.runtime()),
                     Engine.manifest(model, spec, graph));
-            built.put(key, range);
+            built.put(spec, range);
         }
         return range;
     }

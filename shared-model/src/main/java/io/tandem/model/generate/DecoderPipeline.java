@@ -19,6 +19,11 @@ public interface DecoderPipeline extends AutoCloseable {
     /** Tokens processed so far. */
     int length();
 
+    /** Forgets the positions from {@code length} on (a rejected draft's); not every pipeline can. */
+    default void truncate(int length) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot roll back");
+    }
+
     @Override
     void close();
 }

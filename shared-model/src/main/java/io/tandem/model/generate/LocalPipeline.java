@@ -52,6 +52,11 @@ public final class LocalPipeline implements DecoderPipeline {
     }
 
     @Override
+    public void truncate(int length) {
+        stages.forEach(stage -> stage.truncate(length));
+    }
+
+    @Override
     public void close() {
         stages.forEach(KvSequence::close);
     }

@@ -34,6 +34,8 @@ public final class KvSequence implements AutoCloseable {
     private final FloatBuffer logitsBuffer;
     private final OnnxTensor logitsTensor;
     private OrtSession.Result previous;
+    /** The cache after a {@link #truncate}: tensors this sequence owns, fed as the next step's past. */
+    private OnnxTensor[] truncatedPast;
     private int length;
     private boolean closed;
 
@@ -105,6 +107,7 @@ public final class KvSequence implements AutoCloseable {
             if (previous != null) {
                 previous.close();
             }
+            closeTruncated();
             previous = result;
             result = null;
             length += n;
@@ -122,6 +125,9 @@ public final class KvSequence implements AutoCloseable {
     }
 
     private OnnxTensor past(String presentName, int emptyIndex) {
+        if (truncatedPast != null) {
+            return truncatedPast[emptyIndex];
+        }
         if (previous == null) {
             return emptyPast[emptyIndex];
         }
@@ -172,6 +178,71 @@ public final class KvSequence implements AutoCloseable {
         return new StageOutput.Hidden(bytes, n);
     }
 
+    /**
+     * Forgets every position from {@code newLength} on, as speculative decoding does with the
+     * positions of rejected draft tokens: the KV cache keeps [0, newLength) and the next step starts
+     * there. The kept part is copied into tensors of the shorter length (the caches are small next
+     * to a step; ONNX Runtime has no view of a tensor's prefix).
+     */
+    public void truncate(int newLength) {
+        if (closed) {
+            throw new IllegalStateException("sequence is closed");
+        }
+        if (newLength < 0 || newLength > length) {
+            throw new IllegalArgumentException("cannot truncate a sequence of " + length + " positions to " + newLength);
+        }
+        if (newLength == length) {
+            return;
+        }
+        int layers = spec.endLayer() - spec.firstLayer();
+        OnnxTensor[] kept = new OnnxTensor[layers * 2];
+        try {
+            for (int layer = spec.firstLayer(), i = 0; layer < spec.endLayer(); layer++, i += 2) {
+                kept[i] = prefix(past(GraphNames.presentKey(layer), i), newLength);
+                kept[i + 1] = prefix(past(GraphNames.presentValue(layer), i + 1), newLength);
+            }
+        } catch (OrtException e) {
+            for (OnnxTensor t : kept) {
+                if (t != null) {
+                    t.close();
+                }
+            }
+            throw new IllegalStateException("could not truncate the KV cache: " + e.getMessage(), e);
+        }
+        closeTruncated();
+        truncatedPast = kept;
+        if (previous != null) {
+            previous.close();
+            previous = null;
+        }
+        length = newLength;
+    }
+
+    /** The first {@code keep} positions of a {@code [1, heads, length, headDim]} cache tensor, as a new tensor. */
+    private OnnxTensor prefix(OnnxTensor cache, int keep) throws OrtException {
+        long[] shape = cache.getInfo().getShape();
+        int heads = (int) shape[1];
+        int total = (int) shape[2];
+        int headDim = (int) shape[3];
+        FloatBuffer all = cache.getFloatBuffer();
+        FloatBuffer out = directFloats(heads * keep * headDim);
+        for (int h = 0; h < heads; h++) {
+            FloatBuffer rows = all.duplicate().position(h * total * headDim).limit(h * total * headDim + keep * headDim);
+            out.put(rows);
+        }
+        out.flip();
+        return OnnxTensor.createTensor(owner.env(), out, new long[] {1, heads, keep, headDim});
+    }
+
+    private void closeTruncated() {
+        if (truncatedPast != null) {
+            for (OnnxTensor t : truncatedPast) {
+                t.close();
+            }
+            truncatedPast = null;
+        }
+    }
+
     private static FloatBuffer directFloats(int count) {
         return ByteBuffer.allocateDirect(count * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
     }
@@ -186,6 +257,7 @@ public final class KvSequence implements AutoCloseable {
             previous.close();
             previous = null;
         }
+        closeTruncated();
         for (OnnxTensor t : emptyPast) {
             if (t != null) {
                 t.close();

@@ -150,6 +150,29 @@ public final class Sampler {
     }
 
     private int draw(FloatBuffer logits, int base, float max) {
+        int count = candidates(logits, base, max);
+        double kept = 0;
+        for (int c = 0; c < count; c++) {
+            kept += probabilities[candidate(c)];
+        }
+        double r = random.nextDouble() * kept;
+        double cumulative = 0;
+        for (int c = 0; c < count; c++) {
+            int i = candidate(c);
+            cumulative += probabilities[i];
+            if (r < cumulative) {
+                return i;
+            }
+        }
+        return candidate(count - 1);
+    }
+
+    /**
+     * Fills {@code probabilities} with the tempered, unnormalised weights and returns how many
+     * candidates the filters keep; {@link #candidate(int)} names them (all tokens in id order
+     * when no filter is on, else the most likely first).
+     */
+    private int candidates(FloatBuffer logits, int base, float max) {
         int n = probabilities.length;
         double sum = 0;
         for (int i = 0; i < n; i++) {
@@ -157,17 +180,9 @@ public final class Sampler {
             probabilities[i] = p;
             sum += p;
         }
-        boolean filtered = params.topK() > 0 && params.topK() < n || params.topP() < 1f;
+        filtered = params.topK() > 0 && params.topK() < n || params.topP() < 1f;
         if (!filtered) {
-            double r = random.nextDouble() * sum;
-            double cumulative = 0;
-            for (int i = 0; i < n; i++) {
-                cumulative += probabilities[i];
-                if (r < cumulative) {
-                    return i;
-                }
-            }
-            return n - 1;
+            return n;
         }
         // Sort candidates by probability, descending; positive float bits order like the floats.
         for (int i = 0; i < n; i++) {
@@ -184,15 +199,79 @@ public final class Sampler {
                 break;
             }
         }
-        double r = random.nextDouble() * kept;
-        double cumulative = 0;
+        return count;
+    }
+
+    private boolean filtered;
+
+    private int candidate(int c) {
+        return filtered ? (int) order[c] : c;
+    }
+
+    /**
+     * The distribution {@link #sample} draws from, into {@code out} (vocabulary long): after
+     * temperature, top-k and top-p, normalised; greedy is all mass on the argmax (lowest id on ties).
+     * What speculative sampling compares a draft against.
+     */
+    public void distribution(FloatBuffer logits, float[] out) {
+        int n = probabilities.length;
+        int base = logits.position();
+        Arrays.fill(out, 0, n, 0f);
+        int best = argmax(logits, n);
+        float max = logits.get(base + best);
+        if (params.isGreedy()) {
+            out[best] = 1f;
+            return;
+        }
+        int count = candidates(logits, base, max);
+        double kept = 0;
         for (int c = 0; c < count; c++) {
-            int i = (int) order[c];
-            cumulative += probabilities[i];
-            if (r < cumulative) {
-                return i;
+            kept += probabilities[candidate(c)];
+        }
+        for (int c = 0; c < count; c++) {
+            int i = candidate(c);
+            out[i] = (float) (probabilities[i] / kept);
+        }
+    }
+
+    /** Draws a token from a normalised (or merely non-negative) distribution with this sampler's random source. */
+    public int draw(float[] weights) {
+        double total = 0;
+        for (int i = 0; i < probabilities.length; i++) {
+            total += weights[i];
+        }
+        double r = random.nextDouble() * total;
+        double cumulative = 0;
+        int last = 0;
+        for (int i = 0; i < probabilities.length; i++) {
+            if (weights[i] > 0) {
+                cumulative += weights[i];
+                last = i;
+                if (r < cumulative) {
+                    return i;
+                }
             }
         }
-        return (int) order[count - 1];
+        return last;
+    }
+
+    /** The index of the largest of {@code count} values from the buffer's position; the lowest index on ties. */
+    public static int argmax(FloatBuffer values, int count) {
+        int base = values.position();
+        int best = 0;
+        float max = values.get(base);
+        for (int i = 1; i < count; i++) {
+            float v = values.get(base + i);
+            if (v > max) {
+                max = v;
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    /** A uniform number in [0, 1) from this sampler's random source. */
+    public double uniform() {
+        return random.nextDouble();
     }
 }

@@ -15,20 +15,72 @@ public sealed interface Frame {
 
     FrameType type();
 
-    /** Edge to cloud: start a session. */
-    record Open(String manifestHash, Mode mode, SamplingParams sampling, int maxTokens) implements Frame {
+    /**
+     * Edge to cloud: start a session. Version 2 adds how tokens come back ({@code delivery}), the
+     * initial credit window of a STREAM session (tokens the cloud may send before the first Credit),
+     * and the ids that end a sequence, at which a streaming cloud stops on its own.
+     */
+    record Open(String manifestHash, Mode mode, SamplingParams sampling, int maxTokens, Delivery delivery,
+                int credits, int[] endTokens) implements Frame {
+        /** Most end token ids one Open carries. */
+        public static final int MAX_END_TOKENS = 64;
+
         public Open {
             requireHash(manifestHash);
             Objects.requireNonNull(mode, "mode");
             Objects.requireNonNull(sampling, "sampling");
+            Objects.requireNonNull(delivery, "delivery");
+            Objects.requireNonNull(endTokens, "endTokens");
             if (maxTokens < 1) {
                 throw new IllegalArgumentException("maxTokens must be >= 1, was " + maxTokens);
             }
+            if (delivery == Delivery.STREAM ? credits < 1 : credits != 0) {
+                throw new IllegalArgumentException("a STREAM session needs credits >= 1 and other deliveries 0, was "
+                        + delivery + " with " + credits);
+            }
+            if (endTokens.length > MAX_END_TOKENS) {
+                throw new IllegalArgumentException(endTokens.length + " end tokens exceed " + MAX_END_TOKENS);
+            }
+            for (int id : endTokens) {
+                if (id < 0) {
+                    throw new IllegalArgumentException("end token ids must be >= 0, was " + id);
+                }
+            }
+        }
+
+        /** A LOCKSTEP Open, the only kind version 1 has. */
+        public Open(String manifestHash, Mode mode, SamplingParams sampling, int maxTokens) {
+            this(manifestHash, mode, sampling, maxTokens, Delivery.LOCKSTEP, 0, new int[0]);
+        }
+
+        /** Whether version 1 can carry this Open (a plain LOCKSTEP one without end tokens). */
+        public boolean versionOneCompatible() {
+            return delivery == Delivery.LOCKSTEP && endTokens.length == 0;
         }
 
         @Override
         public FrameType type() {
             return FrameType.OPEN;
+        }
+
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof Open that && manifestHash.equals(that.manifestHash) && mode.equals(that.mode)
+                    && sampling.equals(that.sampling) && maxTokens == that.maxTokens && delivery == that.delivery
+                    && credits == that.credits && Arrays.equals(endTokens, that.endTokens);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(manifestHash, mode, sampling, maxTokens, delivery, credits) * 31
+                    + Arrays.hashCode(endTokens);
+        }
+
+        @Override
+        public String toString() {
+            return "Open[manifestHash=" + manifestHash + ", mode=" + mode + ", sampling=" + sampling + ", maxTokens="
+                    + maxTokens + ", delivery=" + delivery + ", credits=" + credits + ", endTokens="
+                    + Arrays.toString(endTokens) + "]";
         }
     }
 
@@ -276,6 +328,141 @@ public sealed interface Frame {
         @Override
         public FrameType type() {
             return FrameType.CLOSE;
+        }
+    }
+
+    /**
+     * Edge to cloud on a STREAM session (version 2): the cloud may send {@code tokens} more Token
+     * frames. The cloud never holds more unacknowledged tokens than the credits it was given, so an
+     * edge that stops reading bounds what the cloud buffers for it.
+     */
+    record Credit(int tokens) implements Frame {
+        public Credit {
+            if (tokens < 1) {
+                throw new IllegalArgumentException("a credit grants at least 1 token, was " + tokens);
+            }
+        }
+
+        @Override
+        public FrameType type() {
+            return FrameType.CREDIT;
+        }
+    }
+
+    /**
+     * Edge to cloud on a VERIFY session (version 2): {@code ids[0]} is the last token the session
+     * settled on (not yet run through the model) at {@code startPosition}, {@code ids[1..]} are the
+     * drafted continuation. In FULL mode the cloud runs these ids; in SPLIT mode an Activations frame
+     * of the same positions follows. For sampled verification, {@code draftProbabilities} holds the
+     * draft model's distribution q at each drafted token ({@code ids.length - 1} rows of
+     * {@code vocabSize}, row-major); for greedy verification it is empty. The arrays are owned by the
+     * record: do not modify them.
+     */
+    record Draft(int startPosition, int[] ids, int vocabSize, float[] draftProbabilities) implements Frame {
+        public Draft {
+            if (startPosition < 0) {
+                throw new IllegalArgumentException("startPosition must be >= 0, was " + startPosition);
+            }
+            Objects.requireNonNull(ids, "ids");
+            Objects.requireNonNull(draftProbabilities, "draftProbabilities");
+            if (ids.length < 2) {
+                throw new IllegalArgumentException("a draft needs the settled token and at least one drafted token, had "
+                        + ids.length + " ids");
+            }
+            for (int id : ids) {
+                if (id < 0) {
+                    throw new IllegalArgumentException("token ids must be >= 0, was " + id);
+                }
+            }
+            if (draftProbabilities.length == 0) {
+                if (vocabSize != 0) {
+                    throw new IllegalArgumentException("a greedy draft has vocabSize 0, was " + vocabSize);
+                }
+            } else {
+                if (vocabSize < 1 || (long) vocabSize * (ids.length - 1) != draftProbabilities.length) {
+                    throw new IllegalArgumentException(draftProbabilities.length + " draft probabilities are not "
+                            + (ids.length - 1) + " rows of " + vocabSize);
+                }
+                for (int row = 0; row < ids.length - 1; row++) {
+                    if (ids[row + 1] >= vocabSize) {
+                        throw new IllegalArgumentException("drafted id " + ids[row + 1] + " is outside the vocabulary of "
+                                + vocabSize);
+                    }
+                    for (int i = 0; i < vocabSize; i++) {
+                        float q = draftProbabilities[row * vocabSize + i];
+                        if (!(q >= 0f && q <= 1f)) {
+                            throw new IllegalArgumentException("draft probability " + q + " at row " + row
+                                    + ", token " + i + " is not in [0, 1]");
+                        }
+                    }
+                }
+            }
+        }
+
+        /** A draft for greedy verification: ids only. */
+        public Draft(int startPosition, int[] ids) {
+            this(startPosition, ids, 0, new float[0]);
+        }
+
+        public int drafted() {
+            return ids.length - 1;
+        }
+
+        public boolean sampled() {
+            return draftProbabilities.length > 0;
+        }
+
+        @Override
+        public FrameType type() {
+            return FrameType.DRAFT;
+        }
+
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof Draft that && startPosition == that.startPosition && vocabSize == that.vocabSize
+                    && Arrays.equals(ids, that.ids) && Arrays.equals(draftProbabilities, that.draftProbabilities);
+        }
+
+        @Override
+        public int hashCode() {
+            return (31 * startPosition + vocabSize) * 31 + Arrays.hashCode(ids) * 17 + Arrays.hashCode(draftProbabilities);
+        }
+
+        @Override
+        public String toString() {
+            return "Draft[startPosition=" + startPosition + ", ids=" + Arrays.toString(ids) + ", vocabSize=" + vocabSize
+                    + ", draftProbabilities=" + draftProbabilities.length + " values]";
+        }
+    }
+
+    /**
+     * Cloud to edge on a VERIFY session (version 2): of the draft's tokens the first
+     * {@code accepted} stand, then {@code next} (the cloud's correction, or its next token after a
+     * fully accepted draft) with its log-probability; the session's length is now the draft's start
+     * position + 1 + accepted, on both sides. {@code finishReason} as in Token; {@code computeMicros}
+     * the accelerator time of the verification (never -1 here: verification is always charged).
+     */
+    record Verified(int accepted, int next, float logprob, Optional<FinishReason> finishReason, int computeMicros)
+            implements Frame {
+        public Verified {
+            if (accepted < 0) {
+                throw new IllegalArgumentException("accepted must be >= 0, was " + accepted);
+            }
+            if (next < 0) {
+                throw new IllegalArgumentException("token id must be >= 0, was " + next);
+            }
+            if (!(logprob <= 0f)) {
+                throw new IllegalArgumentException("logprob must be <= 0, was " + logprob);
+            }
+            Objects.requireNonNull(finishReason, "finishReason");
+            if (computeMicros < 0) {
+                throw new IllegalArgumentException("compute time must be >= 0 microseconds, was " + computeMicros);
+            }
+        }
+
+        @Override
+        public FrameType type() {
+            return FrameType.VERIFIED;
         }
     }
 

@@ -26,8 +26,19 @@ public final class FrameDecoder {
 
     private final WireLimits limits;
 
+    private final int maxVersion;
+
     public FrameDecoder(WireLimits limits) {
+        this(limits, WireFormat.VERSION);
+    }
+
+    /** A decoder that reads versions up to {@code maxVersion} only, as an older build would. */
+    public FrameDecoder(WireLimits limits, int maxVersion) {
         this.limits = Objects.requireNonNull(limits, "limits");
+        if (maxVersion < WireFormat.MIN_VERSION || maxVersion > WireFormat.VERSION) {
+            throw new IllegalArgumentException("maxVersion " + maxVersion + " is not one this build speaks");
+        }
+        this.maxVersion = maxVersion;
     }
 
     public FrameDecoder() {
@@ -62,10 +73,11 @@ public final class FrameDecoder {
         }
         in.position(WireFormat.MAGIC.length);
         int version = Byte.toUnsignedInt(in.get());
-        if (version != WireFormat.VERSION) {
-            throw new WireException(WireError.UNSUPPORTED_VERSION, "version " + version + ", this build speaks " + WireFormat.VERSION);
+        if (version < WireFormat.MIN_VERSION || version > maxVersion) {
+            throw new WireException(WireError.UNSUPPORTED_VERSION, "version " + version + ", this build speaks "
+                    + (maxVersion == WireFormat.MIN_VERSION ? "" : WireFormat.MIN_VERSION + " to ") + maxVersion);
         }
-        FrameType type = FrameType.fromWire(Byte.toUnsignedInt(in.get()));
+        FrameType type = FrameType.fromWire(Byte.toUnsignedInt(in.get()), version);
         int flags = Byte.toUnsignedInt(in.get());
         int reserved = Byte.toUnsignedInt(in.get());
         int allowedFlags = type == FrameType.TOKEN ? WireFormat.FLAG_COMPUTE_TIME : 0;
@@ -88,7 +100,7 @@ public final class FrameDecoder {
         }
         Frame frame;
         try {
-            frame = readBody(type, flags, in);
+            frame = readBody(type, flags, in, version);
         } catch (IllegalArgumentException invalid) {
             // A record's compact constructor refused a value: the rule lives there, the kind here.
             throw new WireException(WireError.BAD_VALUE, invalid.getMessage(), invalid);
@@ -99,7 +111,7 @@ public final class FrameDecoder {
         return new Envelope(sessionId, sequence, frame);
     }
 
-    private Frame readBody(FrameType type, int flags, ByteBuffer in) {
+    private Frame readBody(FrameType type, int flags, ByteBuffer in, int version) {
         return switch (type) {
             case OPEN -> {
                 String hash = readString(in);
@@ -132,7 +144,23 @@ public final class FrameDecoder {
                     default -> throw new WireException(WireError.BAD_VALUE, "seed presence must be 0 or 1, was " + hasSeed);
                 };
                 int maxTokens = in.getInt();
-                yield new Frame.Open(hash, mode, new SamplingParams(temperature, topP, topK, seedOption), maxTokens);
+                SamplingParams sampling = new SamplingParams(temperature, topP, topK, seedOption);
+                if (version < 2) {
+                    yield new Frame.Open(hash, mode, sampling, maxTokens);
+                }
+                need(in, 1 + 4 + 2);
+                Delivery delivery = Delivery.fromWire(Byte.toUnsignedInt(in.get()));
+                int credits = in.getInt();
+                int endCount = Short.toUnsignedInt(in.getShort());
+                if (endCount > Frame.Open.MAX_END_TOKENS) {
+                    throw new WireException(WireError.TOO_LARGE, endCount + " end tokens exceed " + Frame.Open.MAX_END_TOKENS);
+                }
+                need(in, 4L * endCount);
+                int[] endTokens = new int[endCount];
+                for (int i = 0; i < endCount; i++) {
+                    endTokens[i] = in.getInt();
+                }
+                yield new Frame.Open(hash, mode, sampling, maxTokens, delivery, credits, endTokens);
             }
             case OPENED -> {
                 need(in, 8);
@@ -142,20 +170,9 @@ public final class FrameDecoder {
             }
             case ACTIVATIONS -> readActivations(in);
             case TOKENS -> {
-                need(in, 8);
+                need(in, 4);
                 int start = in.getInt();
-                int count = in.getInt();
-                if (count < 0) {
-                    throw new WireException(WireError.BAD_VALUE, "negative token count " + count);
-                }
-                if (count > limits.maxPositions()) {
-                    throw new WireException(WireError.TOO_LARGE, count + " token ids exceed " + limits.maxPositions());
-                }
-                need(in, 4L * count);
-                int[] ids = new int[count];
-                in.asIntBuffer().get(ids);
-                in.position(in.position() + 4 * count);
-                yield new Frame.Tokens(start, ids);
+                yield new Frame.Tokens(start, readIds(in));
             }
             case TOKEN -> {
                 need(in, 9);
@@ -184,6 +201,19 @@ public final class FrameDecoder {
                 yield new Frame.Error(code, readString(in));
             }
             case CLOSE -> new Frame.Close();
+            case CREDIT -> {
+                need(in, 4);
+                yield new Frame.Credit(in.getInt());
+            }
+            case DRAFT -> readDraft(in);
+            case VERIFIED -> {
+                need(in, 17);
+                int accepted = in.getInt();
+                int next = in.getInt();
+                float logprob = in.getFloat();
+                Optional<FinishReason> finish = finishReason(Byte.toUnsignedInt(in.get()));
+                yield new Frame.Verified(accepted, next, logprob, finish, in.getInt());
+            }
         };
     }
 
@@ -216,19 +246,45 @@ public final class FrameDecoder {
                     io.tandem.model.constrain.OutputConstraint.Kind.TOOL_CALL, readString(in)));
             default -> throw new WireException(WireError.BAD_VALUE, "unknown constraint kind " + kind);
         };
+        int[] replay = readIds(in);
+        return new Frame.Decoding(new io.tandem.model.sampling.LogitRules(bias, presence, frequency), constraint, replay);
+    }
+
+    /** An {@code i32} count, then that many {@code i32} token ids, checked against the limits before allocating. */
+    private int[] readIds(ByteBuffer in) {
         need(in, 4);
         int count = in.getInt();
         if (count < 0) {
-            throw new WireException(WireError.BAD_VALUE, "negative replay count " + count);
+            throw new WireException(WireError.BAD_VALUE, "negative token count " + count);
         }
         if (count > limits.maxPositions()) {
-            throw new WireException(WireError.TOO_LARGE, count + " replayed ids exceed " + limits.maxPositions());
+            throw new WireException(WireError.TOO_LARGE, count + " token ids exceed " + limits.maxPositions());
         }
         need(in, 4L * count);
-        int[] replay = new int[count];
-        in.asIntBuffer().get(replay);
+        int[] ids = new int[count];
+        in.asIntBuffer().get(ids);
         in.position(in.position() + 4 * count);
-        return new Frame.Decoding(new io.tandem.model.sampling.LogitRules(bias, presence, frequency), constraint, replay);
+        return ids;
+    }
+
+    private Frame.Draft readDraft(ByteBuffer in) {
+        need(in, 4);
+        int start = in.getInt();
+        int[] ids = readIds(in);
+        int count = ids.length;
+        need(in, 4);
+        int vocab = in.getInt();
+        if (vocab < 0) {
+            throw new WireException(WireError.BAD_VALUE, "negative vocabulary size " + vocab);
+        }
+        long values = vocab == 0 ? 0 : (long) vocab * Math.max(0, count - 1);
+        // the bytes must be there before the array is made: a lying vocabulary size allocates nothing
+        need(in, 4 * values);
+        float[] q = new float[(int) values];
+        for (int i = 0; i < q.length; i++) {
+            q[i] = in.getFloat();
+        }
+        return new Frame.Draft(start, ids, vocab, q);
     }
 
     private Frame.Activations readActivations(ByteBuffer in) {

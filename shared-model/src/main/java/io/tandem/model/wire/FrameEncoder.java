@@ -8,7 +8,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 
 /**
- * Writes envelopes in the version 1 layout (little-endian; see the golden files' README). Pure
+ * Writes envelopes in the version 2 layout, or in version 1 for a peer that speaks only that
+ * (little-endian; see the golden files' README). Pure
  * functions; the encoder refuses (IllegalArgumentException) anything a strict decoder would reject
  * for reasons the sender controls, so that a bug shows up at the sender.
  */
@@ -23,42 +24,51 @@ public final class FrameEncoder {
 
     /** The frame as a new byte array: one allocation for the whole message. */
     public static byte[] encodeToArray(Envelope envelope) {
-        Body body = Body.of(envelope.frame());
+        return encodeToArray(envelope, WireFormat.VERSION);
+    }
+
+    /**
+     * The frame in protocol {@code version}; IllegalArgumentException when that version cannot
+     * carry it (see {@link WireFormat#requireWritable}).
+     */
+    public static byte[] encodeToArray(Envelope envelope, int version) {
+        WireFormat.requireWritable(envelope.frame(), version);
+        Body body = Body.of(envelope.frame(), version);
         byte[] out = new byte[Math.toIntExact(WireFormat.HEADER_BYTES + body.length)];
-        writeTo(envelope, body, ByteBuffer.wrap(out));
+        writeTo(envelope, body, ByteBuffer.wrap(out), version);
         return out;
     }
 
     /** Writes the frame at dst's position (any byte order; the frame is always little-endian). */
     public static void encode(Envelope envelope, ByteBuffer dst) {
-        writeTo(envelope, Body.of(envelope.frame()), dst);
+        writeTo(envelope, Body.of(envelope.frame(), WireFormat.VERSION), dst, WireFormat.VERSION);
     }
 
     /** Exact size in bytes of the encoded frame. */
     public static int encodedSize(Envelope envelope) {
-        return Math.toIntExact(WireFormat.HEADER_BYTES + Body.of(envelope.frame()).length);
+        return Math.toIntExact(WireFormat.HEADER_BYTES + Body.of(envelope.frame(), WireFormat.VERSION).length);
     }
 
-    private static void writeTo(Envelope envelope, Body body, ByteBuffer dst) {
+    private static void writeTo(Envelope envelope, Body body, ByteBuffer dst, int version) {
         ByteOrder callerOrder = dst.order();
         dst.order(ByteOrder.LITTLE_ENDIAN);
         try {
             Frame frame = envelope.frame();
             dst.put(WireFormat.MAGIC)
-                    .put((byte) WireFormat.VERSION)
+                    .put((byte) version)
                     .put((byte) frame.type().wireCode())
                     .put((byte) flags(frame))
                     .put((byte) 0) // reserved
                     .putLong(envelope.sessionId())
                     .putLong(envelope.sequence())
                     .putInt((int) body.length);
-            writeBody(frame, body, dst);
+            writeBody(frame, body, dst, version);
         } finally {
             dst.order(callerOrder);
         }
     }
 
-    private static void writeBody(Frame frame, Body body, ByteBuffer dst) {
+    private static void writeBody(Frame frame, Body body, ByteBuffer dst, int version) {
         switch (frame) {
             case Frame.Open open -> {
                 putString(dst, body.utf8);
@@ -70,6 +80,13 @@ public final class FrameEncoder {
                 dst.putFloat(sampling.temperature()).putFloat(sampling.topP()).putInt(sampling.topK());
                 dst.put((byte) (sampling.seed().isPresent() ? 1 : 0)).putLong(sampling.seed().orElse(0L));
                 dst.putInt(open.maxTokens());
+                if (version >= 2) {
+                    dst.put((byte) open.delivery().wireCode()).putInt(open.credits())
+                            .putShort((short) open.endTokens().length);
+                    for (int id : open.endTokens()) {
+                        dst.putInt(id);
+                    }
+                }
             }
             case Frame.Opened opened -> {
                 dst.putInt(opened.firstLayer()).putInt(opened.endLayer());
@@ -119,6 +136,20 @@ public final class FrameEncoder {
             }
             case Frame.Cancel cancel -> {}
             case Frame.Close close -> {}
+            case Frame.Credit credit -> dst.putInt(credit.tokens());
+            case Frame.Draft draft -> {
+                dst.putInt(draft.startPosition()).putInt(draft.ids().length);
+                for (int id : draft.ids()) {
+                    dst.putInt(id);
+                }
+                dst.putInt(draft.vocabSize());
+                for (float q : draft.draftProbabilities()) {
+                    dst.putFloat(q);
+                }
+            }
+            case Frame.Verified verified -> dst.putInt(verified.accepted()).putInt(verified.next())
+                    .putFloat(verified.logprob()).put((byte) finishCode(verified.finishReason()))
+                    .putInt(verified.computeMicros());
         }
     }
 
@@ -146,11 +177,12 @@ public final class FrameEncoder {
 
     /** The body length and the one string a body may hold, computed once per encode. */
     private record Body(long length, byte[] utf8) {
-        static Body of(Frame frame) {
+        static Body of(Frame frame, int version) {
             return switch (frame) {
                 case Frame.Open open -> {
                     byte[] hash = utf8(open.manifestHash());
-                    yield new Body(2 + hash.length + 1 + 4 + 4 + 4 + 4 + 1 + 8 + 4, hash);
+                    long v2 = version >= 2 ? 1 + 4 + 2 + 4L * open.endTokens().length : 0;
+                    yield new Body(2 + hash.length + 1 + 4 + 4 + 4 + 4 + 1 + 8 + 4 + v2, hash);
                 }
                 case Frame.Opened opened -> {
                     byte[] hash = utf8(opened.manifestHash());
@@ -175,6 +207,10 @@ public final class FrameEncoder {
                 }
                 case Frame.Cancel cancel -> new Body(0, null);
                 case Frame.Close close -> new Body(0, null);
+                case Frame.Credit credit -> new Body(4, null);
+                case Frame.Draft draft -> new Body(4 + 4 + 4L * draft.ids().length + 4
+                        + 4L * draft.draftProbabilities().length, null);
+                case Frame.Verified verified -> new Body(4 + 4 + 4 + 1 + 4, null);
             };
         }
 

@@ -57,10 +57,13 @@ class FrameDecoderTest {
         expect(WireError.BAD_MAGIC, new byte[] {'T', 'N', 'D', 'X'});
         expect(WireError.TRUNCATED, new byte[0]);
         expect(WireError.TRUNCATED, Arrays.copyOf(cancel, WireFormat.HEADER_BYTES - 1));
-        expect(WireError.UNSUPPORTED_VERSION, with(cancel, 4, (byte) 2));
+        expect(WireError.UNSUPPORTED_VERSION, with(cancel, 4, (byte) 3));
         expect(WireError.UNSUPPORTED_VERSION, with(cancel, 4, (byte) 0));
         expect(WireError.UNKNOWN_TYPE, with(cancel, 5, (byte) 0));
-        expect(WireError.UNKNOWN_TYPE, with(cancel, 5, (byte) 10));
+        expect(WireError.UNKNOWN_TYPE, with(cancel, 5, (byte) 13));
+        // types 10..12 came with version 2: in a version 1 frame they are unknown
+        byte[] v1Cancel = FrameEncoder.encodeToArray(new Envelope(1, 1, new Frame.Cancel()), 1);
+        expect(WireError.UNKNOWN_TYPE, with(v1Cancel, 5, (byte) 10));
         expect(WireError.BAD_VALUE, with(cancel, 6, (byte) 1));
         expect(WireError.BAD_VALUE, with(cancel, 7, (byte) 0x80));
         expect(WireError.BAD_VALUE, withInt(cancel, WireFormat.BODY_LENGTH_OFFSET, -1));
@@ -243,5 +246,50 @@ class FrameDecoderTest {
 
     private static byte[] withFloat(byte[] bytes, int offset, float value) {
         return withInt(bytes, offset, Float.floatToRawIntBits(value));
+    }
+
+    @Test
+    void aVersionOneBuildRefusesVersionTwoFramesWithACloseCodeThatSaysSo() {
+        FrameDecoder versionOne = new FrameDecoder(WireLimits.DEFAULT, 1);
+        byte[] stream = FrameEncoder.encodeToArray(WireGoldens.all().get("open-stream"));
+        WireException refused = org.junit.jupiter.api.Assertions.assertThrows(WireException.class,
+                () -> versionOne.decode(stream));
+        assertThat(refused.kind()).isEqualTo(WireError.UNSUPPORTED_VERSION);
+        assertThat(refused.closeCode()).isEqualTo(4001);
+        assertThat(refused.getMessage()).isEqualTo("UNSUPPORTED_VERSION: version 2, this build speaks 1");
+        // and version 1 frames still read as they always did
+        assertThat(versionOne.decode(FrameEncoder.encodeToArray(WireGoldens.all().get("open-full"), 1)))
+                .isEqualTo(WireGoldens.all().get("open-full"));
+    }
+
+    @Test
+    void versionOneCannotCarryVersionTwoFramesOrOpenFields() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> FrameEncoder.encodeToArray(
+                new Envelope(1, 1, new Frame.Credit(3)), 1)).hasMessage("CREDIT frames need version 2, not 1");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> FrameEncoder.encodeToArray(
+                WireGoldens.all().get("open-stream"), 1)).hasMessageContaining("version 1 has no STREAM delivery");
+        // a lockstep Open reads the same in both versions
+        Envelope open = WireGoldens.all().get("open-split");
+        assertThat(decoder.decode(FrameEncoder.encodeToArray(open, 2))).isEqualTo(open);
+        assertThat(decoder.decode(FrameEncoder.encodeToArray(open, 1))).isEqualTo(open);
+    }
+
+    @Test
+    void versionTwoValuesAreChecked() {
+        byte[] credit = FrameEncoder.encodeToArray(WireGoldens.all().get("credit"));
+        expect(WireError.BAD_VALUE, withInt(credit, WireFormat.HEADER_BYTES, 0));
+        byte[] stream = FrameEncoder.encodeToArray(WireGoldens.all().get("open-stream"));
+        int deliveryAt = stream.length - 2 * 4 - 2 - 4 - 1;
+        expect(WireError.BAD_VALUE, with(stream, deliveryAt, (byte) 7)); // unknown delivery
+        expect(WireError.BAD_VALUE, withInt(stream, deliveryAt + 1, 0)); // STREAM without credits
+        byte[] sampled = FrameEncoder.encodeToArray(WireGoldens.all().get("draft-sampled"));
+        // a probability above 1 (1.5f = 0x3fc00000) in the last q value
+        expect(WireError.BAD_VALUE, withInt(sampled, sampled.length - 4, Float.floatToIntBits(1.5f)));
+        // a vocabulary that the bytes present cannot hold
+        int vocabAt = WireFormat.HEADER_BYTES + 4 + 4 + 3 * 4;
+        expect(WireError.TRUNCATED, withInt(sampled, vocabAt, Integer.MAX_VALUE));
+        byte[] verified = FrameEncoder.encodeToArray(WireGoldens.all().get("verified"));
+        expect(WireError.BAD_VALUE, withInt(verified, WireFormat.HEADER_BYTES, -1));
+        expect(WireError.BAD_VALUE, with(verified, verified.length - 5, (byte) 9)); // finish reason
     }
 }

@@ -29,14 +29,16 @@ class GoldenFilesTest {
         String writeTo = System.getProperty("tandem.wire.writeGoldens");
         if (writeTo != null) {
             for (Map.Entry<String, Envelope> golden : WireGoldens.all().entrySet()) {
-                Files.write(Path.of(writeTo, golden.getKey() + ".bin"), FrameEncoder.encodeToArray(golden.getValue()));
+                Files.write(Path.of(writeTo, golden.getKey() + ".bin"),
+                        FrameEncoder.encodeToArray(golden.getValue(), WireGoldens.version(golden.getKey())));
             }
         }
         for (Map.Entry<String, Envelope> golden : WireGoldens.all().entrySet()) {
             byte[] bytes = read(golden.getKey() + ".bin");
             Envelope decoded = decoder.decode(bytes);
             assertThat(decoded).as(golden.getKey()).isEqualTo(golden.getValue());
-            assertThat(FrameEncoder.encodeToArray(decoded)).as(golden.getKey()).isEqualTo(bytes);
+            assertThat(WireFormat.versionOf(bytes)).as(golden.getKey()).isEqualTo(WireGoldens.version(golden.getKey()));
+            assertThat(FrameEncoder.encodeToArray(decoded, WireFormat.versionOf(bytes))).as(golden.getKey()).isEqualTo(bytes);
         }
     }
 

@@ -55,7 +55,35 @@ final class WireGoldens {
         goldens.put("cancel", new Envelope(SESSION, 4, new Frame.Cancel()));
         goldens.put("error", new Envelope(SESSION, 5, new Frame.Error(4005, "bad value: é")));
         goldens.put("close", new Envelope(SESSION, 6, new Frame.Close()));
+        // version 2
+        goldens.put("open-stream", new Envelope(SESSION, 0, new Frame.Open(HASH, Mode.FULL, SamplingParams.greedy(), 200,
+                Delivery.STREAM, 16, new int[] {1, 2})));
+        goldens.put("open-verify", new Envelope(SESSION, 0, new Frame.Open(HASH, Mode.split(2),
+                new SamplingParams(0.75f, 0.9f, 40, OptionalLong.of(42)), 256, Delivery.VERIFY, 0, new int[] {1})));
+        goldens.put("credit", new Envelope(SESSION, 7, new Frame.Credit(8)));
+        goldens.put("draft", new Envelope(SESSION, 2, new Frame.Draft(12, new int[] {365, 7, 9, 11})));
+        goldens.put("draft-sampled", new Envelope(SESSION, 2, new Frame.Draft(12, new int[] {3, 1, 2}, 4,
+                new float[] {0.25f, 0.5f, 0.125f, 0.125f, 0f, 0.25f, 0.75f, 0f})));
+        goldens.put("verified", new Envelope(SESSION, 3, new Frame.Verified(2, 42, -0.5f, Optional.empty(), 1250)));
+        goldens.put("verified-finish", new Envelope(SESSION, 4, new Frame.Verified(0, 2, -2.0f,
+                Optional.of(FinishReason.END_OF_SEQUENCE), 900)));
         return goldens;
+    }
+
+    /** Goldens written in version 1: every frame that version has, so that a version 1 peer stays understood. */
+    static final java.util.Set<String> VERSION_1 = java.util.Set.of("open-split", "open-full", "opened",
+            "activations-fp32", "activations-fp32-zstd", "activations-fp16", "activations-fp16-zstd", "activations-int8",
+            "activations-int8-zstd", "tokens", "token", "token-finish", "token-timed", "load", "cancel", "error", "close");
+
+    static int version(String name) {
+        return VERSION_1.contains(name) ? 1 : 2;
+    }
+
+    /** Each golden encoded in its own version. */
+    static Map<String, byte[]> encoded() {
+        Map<String, byte[]> out = new LinkedHashMap<>();
+        all().forEach((name, envelope) -> out.put(name, FrameEncoder.encodeToArray(envelope, version(name))));
+        return out;
     }
 
     static String hex(byte[] bytes) {
