@@ -73,7 +73,8 @@ final class WireGoldens {
     /** Goldens written in version 1: every frame that version has, so that a version 1 peer stays understood. */
     static final java.util.Set<String> VERSION_1 = java.util.Set.of("open-split", "open-full", "opened",
             "activations-fp32", "activations-fp32-zstd", "activations-fp16", "activations-fp16-zstd", "activations-int8",
-            "activations-int8-zstd", "tokens", "token", "token-finish", "token-timed", "load", "cancel", "error", "close");
+            "activations-int8-zstd", "tokens", "token", "token-finish", "token-timed", "load", "cancel", "error", "close",
+            "decoding-schema", "decoding-object");
 
     static int version(String name) {
         return VERSION_1.contains(name) ? 1 : 2;
