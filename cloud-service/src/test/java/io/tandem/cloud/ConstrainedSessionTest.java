@@ -107,4 +107,51 @@ class ConstrainedSessionTest extends CloudTestBase {
             }
         }
     }
+
+    /**
+     * An escalation hands an answer over part-way: the Decoding frame replays the tokens it already has
+     * through the penalties and the constraint, so the cloud's greedy continuation is exactly the rest of
+     * the device's own answer.
+     */
+    @Test
+    void aReplayedAnswerContinuesAsTheDeviceWould() throws Exception {
+        LoadedModel model = LoadedModel.embedded();
+        OutputConstraint constraint = OutputConstraint.jsonSchema(SCHEMA);
+        LogitRules rules = new LogitRules(Map.of(), 0.4f, 0.3f);
+        int[] prompt = model.encodePrompt("Once upon a time");
+        var vocabulary = model.tokenizer().constrainedVocabulary();
+        try (Partitions partitions = new Partitions(model, EngineOptions.defaults());
+             Engine engine = Engine.open(model, EngineOptions.defaults());
+             AgentTestClient client = connect("kiosk-replay")) {
+            var local = engine.generate(new GenerationRequest(prompt, MAX_TOKENS, List.of(), SamplingParams.greedy(), rules,
+                    constraint, vocabulary.compile(constraint), 0), GenerationListener.NONE, () -> false);
+            int[] answer = local.generatedIds();
+            int handedOver = 9;
+            assertThat(answer.length).isGreaterThan(handedOver + 3);
+            int[] first = java.util.Arrays.copyOf(prompt, prompt.length + handedOver);
+            System.arraycopy(answer, 0, first, prompt.length, handedOver);
+            long session = 900;
+            long sequence = 0;
+            client.send(session, sequence++, new Frame.Open(partitions.modelHash(), Mode.FULL, SamplingParams.greedy(),
+                    MAX_TOKENS - handedOver));
+            client.send(session, sequence++, new Frame.Decoding(rules, Optional.of(constraint),
+                    java.util.Arrays.copyOf(answer, handedOver)));
+            client.send(session, sequence++, new Frame.Tokens(0, first));
+            assertThat(client.receive().frame()).isInstanceOf(Frame.Opened.class);
+            List<Integer> rest = new ArrayList<>();
+            int position = first.length;
+            while (true) {
+                Frame.Token token = (Frame.Token) client.receive().frame();
+                if (model.endTokens().contains(token.id())) {
+                    break;
+                }
+                rest.add(token.id());
+                if (token.finishReason().isPresent()) {
+                    break;
+                }
+                client.send(session, sequence++, new Frame.Tokens(position++, new int[] {token.id()}));
+            }
+            assertThat(rest).containsExactlyElementsOf(java.util.Arrays.stream(answer, handedOver, answer.length).boxed().toList());
+        }
+    }
 }
