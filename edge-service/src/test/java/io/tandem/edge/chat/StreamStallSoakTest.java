@@ -208,7 +208,7 @@ class StreamStallSoakTest {
                         int at = event.indexOf("chatcmpl-");
                         w.id = at < 0 ? null : event.substring(at, at + 41);
                     }
-                    if (event.equals("data:[DONE]")) {
+                    if (event.equals("data: [DONE]")) {
                         return Outcome.OK;
                     }
                     if (event.contains("\"error\"")) {

@@ -86,7 +86,7 @@ class HttpServerHardeningTest {
                 Thread.sleep(1500); // longer than the 1 s header deadline: the answer is under way, not a slow client
                 StringBuilder seen = new StringBuilder();
                 byte[] buffer = new byte[8192];
-                while (seen.indexOf("data:[DONE]") < 0) {
+                while (seen.indexOf("data: [DONE]") < 0) {
                     int n = in.read(buffer);
                     assertThat(n).as("the stream of round %d ends with [DONE], not a closed socket", round).isPositive();
                     seen.append(new String(buffer, 0, n, StandardCharsets.UTF_8));
