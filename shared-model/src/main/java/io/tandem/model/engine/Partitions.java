@@ -5,6 +5,7 @@ import io.tandem.model.manifest.ModelManifest;
 import io.tandem.model.onnx.DecoderGraphBuilder;
 import io.tandem.model.onnx.GraphSpec;
 import io.tandem.model.onnx.OnnxModel;
+import io.tandem.model.runtime.BatchedRunner;
 import io.tandem.model.runtime.GraphSession;
 import java.util.HashMap;
 import java.util.List;
@@ -21,9 +22,14 @@ public final class Partitions implements AutoCloseable {
     public record Range(GraphSession session, ModelManifest manifest) {
     }
 
+    /** A built batched range: the runner that steps many sequences at once, and its graph's manifest. */
+    public record BatchedRange(BatchedRunner runner, ModelManifest manifest) {
+    }
+
     private final LoadedModel model;
     private final EngineOptions options;
     private final Map<Long, Range> built = new HashMap<>();
+    private final Map<Long, BatchedRange> batched = new HashMap<>();
     private boolean closed;
 
     public Partitions(LoadedModel model, EngineOptions options) {
@@ -75,6 +81,42 @@ public final class Partitions implements AutoCloseable {
         return range;
     }
 
+    /**
+     * Layers {@code [first, end)} as a batched graph whose steps carry up to {@code maxRows} sequences;
+     * built once per range (the first caller's {@code maxRows} stays).
+     */
+    public synchronized BatchedRange batchedRange(int first, int end, int maxRows) {
+        GraphSpec spec = specFor(first, end);
+        return batched.computeIfAbsent(key(first, end), k -> {
+            OnnxModel graph = DecoderGraphBuilder.buildBatched(model.weights(), spec, model.weightSource());
+            return new BatchedRange(BatchedRunner.open(graph, spec, config(), options.runtime(), maxRows),
+                    Engine.manifest(model, spec, graph));
+        });
+    }
+
+    /** Batched ranges built so far. */
+    public synchronized List<ModelManifest> batchedManifests() {
+        return batched.values().stream().map(BatchedRange::manifest).toList();
+    }
+
+    private GraphSpec specFor(int first, int end) {
+        if (closed) {
+            throw new IllegalStateException("partitions are closed");
+        }
+        int layers = config().layers();
+        if (first < 0 || end > layers || first >= end) {
+            throw new IllegalArgumentException("layer range [" + first + ", " + end + ") is outside the model's "
+                    + layers + " layers");
+        }
+        return GraphSpec.whole(config(), options.precision(), options.flavour())
+                .withActivations(options.activations())
+                .withRange(first, end);
+    }
+
+    private static long key(int first, int end) {
+        return ((long) first << 32) | end;
+    }
+
     /** Ranges built so far, for health and info. */
     public synchronized List<ModelManifest> builtManifests() {
         return built.values().stream().map(Range::manifest).toList();
@@ -85,5 +127,7 @@ public final class Partitions implements AutoCloseable {
         closed = true;
         built.values().forEach(r -> r.session().close());
         built.clear();
+        batched.values().forEach(r -> r.runner().close());
+        batched.clear();
     }
 }
