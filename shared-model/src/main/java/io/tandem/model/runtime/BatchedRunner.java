@@ -139,19 +139,13 @@ public final class BatchedRunner implements AutoCloseable {
         int longest = 0;
         for (Row row : rows) {
             BatchedSequence s = row.sequence();
-            if (s.runner() != this) {
-                throw new IllegalArgumentException("a row's sequence belongs to another runner");
-            }
-            s.requireOpen();
+            check(s, row.input());
             if (!seen.add(s)) {
                 throw new IllegalArgumentException("a sequence may appear once in a step");
             }
             if (row.input().positions() != positions || (batch > 1 && (positions != 1 || s.length() == 0))) {
                 throw new IllegalArgumentException("only single-position steps of started sequences share a batch; "
                         + "prompts and multi-position steps run alone");
-            }
-            if (s.length() + positions > config.contextLength()) {
-                throw new ContextFullException(s.length(), positions, config.contextLength());
             }
             longest = Math.max(longest, s.length());
         }
@@ -211,6 +205,44 @@ public final class BatchedRunner implements AutoCloseable {
         }
     }
 
+    /**
+     * Throws what {@link #run} would for this row alone: a closed or foreign sequence, ids outside the
+     * vocabulary, hidden states of the wrong size or kind, a step past the context. Lets a scheduler
+     * refuse a bad step before it joins a batch of good ones.
+     */
+    public void check(BatchedSequence sequence, StageInput input) {
+        if (sequence.runner() != this) {
+            throw new IllegalArgumentException("a row's sequence belongs to another runner");
+        }
+        sequence.requireOpen();
+        if (sequence.length() + input.positions() > config.contextLength()) {
+            throw new ContextFullException(sequence.length(), input.positions(), config.contextLength());
+        }
+        switch (input) {
+            case StageInput.Tokens tokens -> {
+                if (!spec.takesTokenIds()) {
+                    throw new IllegalArgumentException("layers " + spec.firstLayer() + ".." + spec.endLayer()
+                            + " take hidden states, not token ids");
+                }
+                for (long id : tokens.ids()) {
+                    if (id < 0 || id >= config.vocabSize()) {
+                        throw new IllegalArgumentException("token id " + id + " is outside the vocabulary of " + config.vocabSize());
+                    }
+                }
+            }
+            case StageInput.Hidden h -> {
+                if (spec.takesTokenIds()) {
+                    throw new IllegalArgumentException("layers 0.." + spec.endLayer() + " take token ids, not hidden states");
+                }
+                long expected = (long) h.positions() * config.dim() * Float.BYTES;
+                if (h.bytes().remaining() != expected) {
+                    throw new IllegalArgumentException("hidden state of " + h.bytes().remaining()
+                            + " bytes does not hold " + h.positions() + " positions of width " + config.dim());
+                }
+            }
+        }
+    }
+
     private static OnnxTensor track(List<OnnxTensor> created, OnnxTensor tensor) {
         created.add(tensor);
         return tensor;
@@ -221,30 +253,13 @@ public final class BatchedRunner implements AutoCloseable {
         if (spec.takesTokenIds()) {
             ids.clear();
             for (Row row : rows) {
-                if (!(row.input() instanceof StageInput.Tokens tokens)) {
-                    throw new IllegalArgumentException("layers 0.." + spec.endLayer() + " take token ids, not hidden states");
-                }
-                for (long id : tokens.ids()) {
-                    if (id < 0 || id >= config.vocabSize()) {
-                        throw new IllegalArgumentException("token id " + id + " is outside the vocabulary of " + config.vocabSize());
-                    }
-                }
-                ids.put(tokens.ids());
+                ids.put(((StageInput.Tokens) row.input()).ids());
             }
             return OnnxTensor.createTensor(env, ids.flip(), new long[] {batch, positions});
         }
         hidden.clear();
         for (Row row : rows) {
-            if (!(row.input() instanceof StageInput.Hidden h)) {
-                throw new IllegalArgumentException("layers " + spec.firstLayer() + ".." + spec.endLayer()
-                        + " take hidden states, not token ids");
-            }
-            long expected = (long) h.positions() * config.dim() * Float.BYTES;
-            if (h.bytes().remaining() != expected) {
-                throw new IllegalArgumentException("hidden state of " + h.bytes().remaining()
-                        + " bytes does not hold " + h.positions() + " positions of width " + config.dim());
-            }
-            hidden.put(h.bytes().duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer());
+            hidden.put(((StageInput.Hidden) row.input()).bytes().duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer());
         }
         return OnnxTensor.createTensor(env, hidden.flip(), new long[] {batch, positions, config.dim()});
     }
