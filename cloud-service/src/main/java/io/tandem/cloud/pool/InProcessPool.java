@@ -39,7 +39,15 @@ public final class InProcessPool implements LayerPool {
                     + "; it serves " + models.keySet());
         }
         int layers = model.config().layers();
-        int first = switch (mode) {
+        int first = firstCloudLayer(model, mode);
+        Partitions.Range range = model.range(first, layers);
+        return new Sequence(range, first, layers, model);
+    }
+
+    /** The first layer {@code mode} leaves to the cloud; refuses a split that leaves it nothing. */
+    static int firstCloudLayer(Partitions model, Mode mode) {
+        int layers = model.config().layers();
+        return switch (mode) {
             case Mode.Full full -> 0;
             case Mode.Split split -> {
                 if (split.firstCloudLayer() >= layers) {
@@ -49,8 +57,6 @@ public final class InProcessPool implements LayerPool {
                 yield split.firstCloudLayer();
             }
         };
-        Partitions.Range range = model.range(first, layers);
-        return new Sequence(range, first, layers, model);
     }
 
     @Override

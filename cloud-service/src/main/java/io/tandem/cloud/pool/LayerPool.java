@@ -17,6 +17,11 @@ public interface LayerPool extends AutoCloseable {
      */
     PoolSequence open(String modelHash, Mode mode);
 
+    /** As {@link #open(String, Mode)}, for {@code agent}: pools that share passes between agents keep them fair. */
+    default PoolSequence open(String modelHash, Mode mode, String agent) {
+        return open(modelHash, mode);
+    }
+
     /** The models this pool serves, for info and health. */
     List<PoolModel> models();
 

@@ -125,7 +125,7 @@ final class AgentSession {
             return;
         }
         slotTaken = true;
-        sequence = context.pool().open(request.manifestHash(), request.mode());
+        sequence = context.pool().open(request.manifestHash(), request.mode(), agent);
         sampler = new Sampler(request.sampling(), sequence.vocabSize());
         open = request;
         context.metrics().sessionOpened(request.mode() instanceof Mode.Split ? "split" : "full");

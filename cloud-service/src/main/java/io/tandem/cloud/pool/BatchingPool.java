@@ -1,0 +1,172 @@
+package io.tandem.cloud.pool;
+
+import io.tandem.cloud.batch.BatchSettings;
+import io.tandem.cloud.batch.StepScheduler;
+import io.tandem.model.engine.Partitions;
+import io.tandem.model.runtime.StageInput;
+import io.tandem.model.wire.Mode;
+import io.tandem.model.wire.SessionError;
+import java.nio.FloatBuffer;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Runs the cloud's layers in this process with the steps of many sessions batched into one ONNX
+ * Runtime pass: one {@link StepScheduler} per model and layer range, built when a session first
+ * asks for the range. A session's {@link PoolSequence#forward} waits for its row of a pass, so the
+ * session code stays one blocking call per step.
+ */
+public final class BatchingPool implements LayerPool {
+
+    private final Map<String, Partitions> models = new LinkedHashMap<>();
+    private final Map<String, StepScheduler> schedulers = new ConcurrentHashMap<>();
+    private final BatchSettings settings;
+    private final Clock clock;
+    private final Listeners listeners;
+
+    /** Gives each new scheduler its metrics: called once per range, with the model name and the range label. */
+    @FunctionalInterface
+    public interface Listeners {
+        StepScheduler.Listener created(StepScheduler scheduler, String model, String range);
+    }
+
+    /** Forwards to a listener set after construction: the scheduler exists before its metrics do. */
+    private static final class Deferred implements StepScheduler.Listener {
+        volatile StepScheduler.Listener target = StepScheduler.Listener.NONE;
+
+        @Override
+        public void pass(int rows, int positions, long nanos) {
+            target.pass(rows, positions, nanos);
+        }
+
+        @Override
+        public void step(long nanos, int positions) {
+            target.step(nanos, positions);
+        }
+    }
+
+    public BatchingPool(List<Partitions> served, BatchSettings settings, Clock clock, Listeners listeners) {
+        for (Partitions p : served) {
+            models.put(p.modelHash(), p);
+        }
+        this.settings = settings;
+        this.clock = clock;
+        this.listeners = listeners;
+    }
+
+    @Override
+    public PoolSequence open(String modelHash, Mode mode) {
+        return open(modelHash, mode, "session");
+    }
+
+    @Override
+    public PoolSequence open(String modelHash, Mode mode, String agent) {
+        Partitions model = models.get(modelHash);
+        if (model == null) {
+            throw new SessionRefusedException(SessionError.UNKNOWN_MODEL, "this cloud does not serve model " + modelHash
+                    + "; it serves " + models.keySet());
+        }
+        int first = InProcessPool.firstCloudLayer(model, mode);
+        return open(model, first, agent);
+    }
+
+    /** A sequence over layers {@code [first, L)} of a served model, for {@code agent}. */
+    PoolSequence open(Partitions model, int first, String agent) {
+        int layers = model.config().layers();
+        StepScheduler scheduler = scheduler(model, first);
+        StepScheduler.Sequence sequence = scheduler.open(agent);
+        String manifestHash = "sha256:" + model.batchedRange(first, layers, settings.maxBatch()).manifest().graphSha256();
+        return new PoolSequence() {
+            @Override
+            public int firstLayer() {
+                return first;
+            }
+
+            @Override
+            public int endLayer() {
+                return layers;
+            }
+
+            @Override
+            public String manifestHash() {
+                return manifestHash;
+            }
+
+            @Override
+            public int inputWidth() {
+                return first == 0 ? 0 : model.config().dim();
+            }
+
+            @Override
+            public int vocabSize() {
+                return model.config().vocabSize();
+            }
+
+            @Override
+            public int contextLength() {
+                return model.config().contextLength();
+            }
+
+            @Override
+            public int length() {
+                return sequence.length();
+            }
+
+            @Override
+            public FloatBuffer forward(StageInput input) {
+                return sequence.forward(input);
+            }
+
+            @Override
+            public void close() {
+                sequence.close();
+            }
+        };
+    }
+
+    /** The scheduler of layers {@code [first, L)}: built (graph and ONNX Runtime session) on first use. */
+    public StepScheduler scheduler(Partitions model, int first) {
+        int layers = model.config().layers();
+        String key = model.modelHash() + "/" + first;
+        return schedulers.computeIfAbsent(key, k -> {
+            Deferred listener = new Deferred();
+            StepScheduler scheduler = new StepScheduler(model.model().name() + "_" + first + "_" + layers,
+                    model.batchedRange(first, layers, settings.maxBatch()).runner(), settings, clock, listener);
+            listener.target = listeners.created(scheduler, model.model().name(), first + ".." + layers);
+            return scheduler;
+        });
+    }
+
+    /** The served models by hash. */
+    public Map<String, Partitions> served() {
+        return java.util.Collections.unmodifiableMap(models);
+    }
+
+    /** Schedulers built so far. */
+    public List<StepScheduler> schedulers() {
+        return new ArrayList<>(schedulers.values());
+    }
+
+    @Override
+    public List<PoolModel> models() {
+        return models.values().stream().map(p -> new PoolModel(p.model().name(), p.modelHash(), p.config().layers(),
+                p.config().dim(), p.config().vocabSize(), p.config().contextLength(),
+                p.batchedManifests().isEmpty() ? "" : p.batchedManifests().getFirst().precision(),
+                p.batchedManifests())).toList();
+    }
+
+    @Override
+    public int queueDepth() {
+        return schedulers.values().stream().mapToInt(StepScheduler::queueDepth).sum();
+    }
+
+    @Override
+    public void close() {
+        schedulers.values().forEach(StepScheduler::close);
+        models.values().forEach(Partitions::close);
+    }
+}
