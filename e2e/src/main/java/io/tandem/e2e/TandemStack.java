@@ -56,7 +56,8 @@ public final class TandemStack implements AutoCloseable {
             issuer = ServiceProcess.start("issuer", "issuer", issuerPort,
                     List.of("--spring.security.oauth2.authorizationserver.issuer=" + issuerUrl), logDir);
             List<String> c = new ArrayList<>(List.of("--tandem.cloud.security.issuer=" + issuerUrl,
-                    "--tandem.cloud.security.jwk-set-uri=" + issuerUrl + "/oauth2/jwks"));
+                    "--tandem.cloud.security.jwk-set-uri=" + issuerUrl + "/oauth2/jwks",
+                    "--tandem.cloud.kserve.port=" + ServiceProcess.freePort()));
             c.addAll(cloudArgs);
             cloud = ServiceProcess.start("cloud-service", "cloud", cloudPort, c, logDir);
             issuer.awaitHealthy(STARTUP);
