@@ -80,6 +80,12 @@ public final class BatchingPool implements LayerPool {
         StepScheduler scheduler = scheduler(model, first);
         StepScheduler.Sequence sequence = scheduler.open(agent);
         String manifestHash = "sha256:" + model.batchedRange(first, layers, settings.maxBatch()).manifest().graphSha256();
+        return sequence(sequence, first, layers, model.config(), manifestHash);
+    }
+
+    /** A scheduler's sequence as a pool sequence over layers {@code [first, layers)} of a model shaped {@code config}. */
+    public static PoolSequence sequence(StepScheduler.Sequence sequence, int first, int layers,
+                                        io.tandem.model.llama.LlamaConfig config, String manifestHash) {
         return new PoolSequence() {
             @Override
             public int firstLayer() {
@@ -98,17 +104,17 @@ public final class BatchingPool implements LayerPool {
 
             @Override
             public int inputWidth() {
-                return first == 0 ? 0 : model.config().dim();
+                return first == 0 ? 0 : config.dim();
             }
 
             @Override
             public int vocabSize() {
-                return model.config().vocabSize();
+                return config.vocabSize();
             }
 
             @Override
             public int contextLength() {
-                return model.config().contextLength();
+                return config.contextLength();
             }
 
             @Override
@@ -139,6 +145,33 @@ public final class BatchingPool implements LayerPool {
             listener.target = listeners.created(scheduler, model.model().name(), first + ".." + layers);
             return scheduler;
         });
+    }
+
+    /**
+     * Builds the scheduler of layers {@code [first, L)} of every served model that has them and runs
+     * one short sequence through it (a prompt, then decode steps), so the first session does not pay
+     * for graph building or first-run allocations. Returns the partitions warmed.
+     */
+    public List<String> warm(int first) {
+        List<String> warmed = new ArrayList<>();
+        for (Partitions model : models.values()) {
+            int layers = model.config().layers();
+            if (first < 0 || first >= layers) {
+                continue;
+            }
+            StepScheduler scheduler = scheduler(model, first);
+            try (StepScheduler.Sequence sequence = scheduler.open("pre-warm")) {
+                StageInput prompt = first == 0 ? new StageInput.Tokens(new long[] {1, 1})
+                        : new StageInput.Hidden(java.nio.ByteBuffer.allocate(2 * model.config().dim() * Float.BYTES), 2);
+                sequence.forward(prompt);
+                StageInput step = first == 0 ? new StageInput.Tokens(new long[] {1})
+                        : new StageInput.Hidden(java.nio.ByteBuffer.allocate(model.config().dim() * Float.BYTES), 1);
+                sequence.forward(step);
+                sequence.forward(step);
+            }
+            warmed.add(model.model().name() + " layers " + first + ".." + layers);
+        }
+        return warmed;
     }
 
     /** The served models by hash. */
