@@ -194,35 +194,52 @@ public final class PoolBenchmark {
                 int seed = s;
                 results.add(threads.submit(() -> {
                     try (PoolSequence seq = open.get()) {
-                        long next = argmax(seq.forward(new StageInput.Tokens(prompt(new SplittableRandom(seed),
-                                config.vocabSize(), o.prompt()))));
-                        for (int w = 0; w < WARMUP_STEPS; w++) {
-                            next = argmax(seq.forward(new StageInput.Tokens(new long[] {next})));
-                        }
-                        ready.await();
-                        List<Double> latencies = new ArrayList<>();
-                        long last = System.nanoTime();
-                        for (int step = 0; step < o.steps(); step++) {
-                            next = argmax(seq.forward(new StageInput.Tokens(new long[] {next})));
-                            long now = System.nanoTime();
-                            latencies.add((now - last) / 1e6);
-                            last = now;
-                        }
-                        finished.await();
-                        return latencies;
+                        return timedSession(seq, seed, o, config, ready, finished);
+                    } catch (Exception | Error e) {
+                        // a failed session must not leave the others waiting at a barrier
+                        ready.reset();
+                        finished.reset();
+                        throw e;
                     }
                 }));
             }
-            ready.await();
-            long start = System.nanoTime();
-            finished.await();
-            double seconds = (System.nanoTime() - start) / 1e9;
-            List<Double> all = new ArrayList<>();
-            for (Future<List<Double>> f : results) {
-                all.addAll(f.get());
+            try {
+                ready.await();
+                long start = System.nanoTime();
+                finished.await();
+                double seconds = (System.nanoTime() - start) / 1e9;
+                List<Double> all = new ArrayList<>();
+                for (Future<List<Double>> f : results) {
+                    all.addAll(f.get());
+                }
+                return row(shape, mode, n, (double) n * o.steps() / seconds, all);
+            } catch (java.util.concurrent.BrokenBarrierException e) {
+                for (Future<List<Double>> f : results) {
+                    f.get(); // throws the session's own failure
+                }
+                throw e;
             }
-            return row(shape, mode, n, (double) n * o.steps() / seconds, all);
         }
+    }
+
+    private static List<Double> timedSession(PoolSequence seq, int seed, Options o, LlamaConfig config,
+                                             CyclicBarrier ready, CyclicBarrier finished) throws Exception {
+        long next = argmax(seq.forward(new StageInput.Tokens(prompt(new SplittableRandom(seed), config.vocabSize(),
+                o.prompt()))));
+        for (int w = 0; w < WARMUP_STEPS; w++) {
+            next = argmax(seq.forward(new StageInput.Tokens(new long[] {next})));
+        }
+        ready.await();
+        List<Double> latencies = new ArrayList<>();
+        long last = System.nanoTime();
+        for (int step = 0; step < o.steps(); step++) {
+            next = argmax(seq.forward(new StageInput.Tokens(new long[] {next})));
+            long now = System.nanoTime();
+            latencies.add((now - last) / 1e6);
+            last = now;
+        }
+        finished.await();
+        return latencies;
     }
 
     private static Row row(String shape, String mode, int n, double stepsPerSecond, List<Double> latencies) {
