@@ -105,11 +105,11 @@ public final class KServePool implements LayerPool {
         prober.scheduleWithFixedDelay(this::probe, healthInterval.toMillis(), healthInterval.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    /** Probes every endpoint once with ServerReady. */
-    public void probe() {
+    /** Probes every endpoint once with ServerReady (5 s each: a first connection on a loaded machine is slow). */
+    public synchronized void probe() {
         for (Endpoint e : endpoints) {
             try {
-                boolean ready = e.stub.withDeadlineAfter(2, TimeUnit.SECONDS).serverReady(ServerReadyRequest.getDefaultInstance()).getReady();
+                boolean ready = e.stub.withDeadlineAfter(5, TimeUnit.SECONDS).serverReady(ServerReadyRequest.getDefaultInstance()).getReady();
                 if (ready && !e.up) {
                     log.info("pool endpoint {} is up", e.address);
                 }
@@ -146,17 +146,27 @@ public final class KServePool implements LayerPool {
                 yield split.firstCloudLayer();
             }
         };
-        Endpoint chosen = null;
-        for (Endpoint e : endpoints) {
-            if (e.up && (chosen == null || e.open.get() < chosen.open.get())) {
-                chosen = e;
-            }
+        Endpoint chosen = leastLoaded();
+        if (chosen == null) {
+            // all down at the last probe: look again before refusing, an endpoint may be back (or slow to first connect)
+            probe();
+            chosen = leastLoaded();
         }
         if (chosen == null) {
             throw new SessionRefusedException(SessionError.INTERNAL, "no pool endpoint is up: "
                     + endpoints.stream().map(e -> e.address + " (" + e.lastError + ")").toList());
         }
         return new RemoteSequence(chosen, model, first, KServeModels.name(model, first));
+    }
+
+    private Endpoint leastLoaded() {
+        Endpoint chosen = null;
+        for (Endpoint e : endpoints) {
+            if (e.up && (chosen == null || e.open.get() < chosen.open.get())) {
+                chosen = e;
+            }
+        }
+        return chosen;
     }
 
     @Override

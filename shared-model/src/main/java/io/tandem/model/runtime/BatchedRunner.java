@@ -178,10 +178,14 @@ public final class BatchedRunner implements AutoCloseable {
                 }
                 String layerName = (i % 2 == 0 ? GraphNames.pastKey(spec.firstLayer() + i / 2)
                         : GraphNames.pastValue(spec.firstLayer() + i / 2));
-                inputs.put(layerName, track(created, OnnxTensor.createTensor(env, past.duplicate().clear().limit(pastCount).slice(), pastShape)));
+                OnnxTensor pastTensor = track(created, OnnxTensor.createTensor(env,
+                        past.duplicate().clear().limit(pastCount).slice(), pastShape));
+                inputs.put(layerName, pastTensor);
                 String presentName = (i % 2 == 0 ? GraphNames.presentKey(spec.firstLayer() + i / 2)
                         : GraphNames.presentValue(spec.firstLayer() + i / 2));
-                pinned.put(presentName, track(created, OnnxTensor.createTensor(env,
+                // GroupQueryAttention sees past and present in one buffer and writes the new keys in
+                // place (its past_present_share_buffer mode): no copy of the batch's cache per pass
+                pinned.put(presentName, gqa ? pastTensor : track(created, OnnxTensor.createTensor(env,
                         presentBuffers[i].duplicate().clear().limit(presentCount).slice(), presentShape)));
             }
             int vocab = config.vocabSize();
@@ -194,7 +198,7 @@ public final class BatchedRunner implements AutoCloseable {
                 BatchedSequence s = rows.get(r).sequence();
                 int newAt = gqa ? s.length() : longest;
                 for (int i = 0; i < layers * 2; i++) {
-                    s.append(i, presentBuffers[i], r, presentLength, newAt, positions);
+                    s.append(i, gqa ? pastBuffers[i] : presentBuffers[i], r, presentLength, newAt, positions);
                 }
                 s.acceptLogits(logits, r * vocab, positions);
             }
@@ -273,7 +277,9 @@ public final class BatchedRunner implements AutoCloseable {
         int presentNeed = batch * rowStride * presentLength;
         for (int i = 0; i < layers * 2; i++) {
             pastBuffers[i] = grown(pastBuffers[i], pastNeed);
-            presentBuffers[i] = grown(presentBuffers[i], presentNeed);
+            if (kernel != DecoderOps.AttentionKernel.GROUP_QUERY_ATTENTION) {
+                presentBuffers[i] = grown(presentBuffers[i], presentNeed);
+            }
         }
         logits = grown(logits, batch * config.vocabSize());
         if (spec.takesTokenIds()) {
