@@ -44,9 +44,12 @@ public final class InProcessPool implements LayerPool {
         return new Sequence(range, first, layers, model);
     }
 
-    /** The first layer {@code mode} leaves to the cloud; refuses a split that leaves it nothing. */
     static int firstCloudLayer(Partitions model, Mode mode) {
-        int layers = model.config().layers();
+        return firstCloudLayer(model.config().layers(), mode);
+    }
+
+    /** The first layer {@code mode} leaves to the cloud of a model with {@code layers}; refuses a split that leaves it nothing. */
+    static int firstCloudLayer(int layers, Mode mode) {
         return switch (mode) {
             case Mode.Full full -> 0;
             case Mode.Split split -> {

@@ -136,16 +136,7 @@ public final class KServePool implements LayerPool {
             throw new SessionRefusedException(SessionError.UNKNOWN_MODEL, "this cloud does not serve model " + modelHash
                     + "; it serves " + models.keySet());
         }
-        int first = switch (mode) {
-            case Mode.Full full -> 0;
-            case Mode.Split split -> {
-                if (split.firstCloudLayer() >= model.layers()) {
-                    throw new SessionRefusedException(SessionError.BAD_MODE, "split layer " + split.firstCloudLayer()
-                            + " leaves no layer to the cloud: the model has " + model.layers() + " layers");
-                }
-                yield split.firstCloudLayer();
-            }
-        };
+        int first = InProcessPool.firstCloudLayer(model.layers(), mode);
         Endpoint chosen = leastLoaded();
         if (chosen == null) {
             // all down at the last probe: look again before refusing, an endpoint may be back (or slow to first connect)

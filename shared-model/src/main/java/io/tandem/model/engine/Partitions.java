@@ -59,26 +59,12 @@ public final class Partitions implements AutoCloseable {
 
     /** Layers {@code [first, end)}; throws IllegalArgumentException for a range the model does not have. */
     public synchronized Range range(int first, int end) {
-        if (closed) {
-            throw new IllegalStateException("partitions are closed");
-        }
-        int layers = config().layers();
-        if (first < 0 || end > layers || first >= end) {
-            throw new IllegalArgumentException("layer range [" + first + ", " + end + ") is outside the model's "
-                    + layers + " layers");
-        }
-        long key = ((long) first << 32) | end;
-        Range range = built.get(key);
-        if (range == null) {
-            GraphSpec spec = GraphSpec.whole(config(), options.precision(), options.flavour())
-                    .withActivations(options.activations())
-                    .withRange(first, end);
+        GraphSpec spec = specFor(first, end);
+        return built.computeIfAbsent(key(first, end), k -> {
             OnnxModel graph = DecoderGraphBuilder.build(model.weights(), spec, model.weightSource());
-            range = new Range(GraphSession.open(graph, spec, config(), options.runtime()),
+            return new Range(GraphSession.open(graph, spec, config(), options.runtime()),
                     Engine.manifest(model, spec, graph));
-            built.put(key, range);
-        }
-        return range;
+        });
     }
 
     /**
