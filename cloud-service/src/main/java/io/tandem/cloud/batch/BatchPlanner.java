@@ -108,6 +108,18 @@ public final class BatchPlanner<T> {
         return new Decision.Idle<>();
     }
 
+    /** Takes every waiting step out, e.g. when the scheduler stops; returns them. */
+    public List<Waiting<T>> drain() {
+        List<Waiting<T>> all = new ArrayList<>(solo);
+        decode.values().forEach(all::addAll);
+        solo.clear();
+        decode.clear();
+        agents.clear();
+        cursor = 0;
+        decodeWaiting = 0;
+        return all;
+    }
+
     /** Drops every waiting step of {@code sequenceId}, e.g. when its session ends; returns them. */
     public List<Waiting<T>> remove(long sequenceId) {
         lastServed.remove(sequenceId);

@@ -179,6 +179,9 @@ public final class StepScheduler implements AutoCloseable {
             if (sequence.closed) {
                 throw new IllegalStateException("sequence is closed");
             }
+            if (stopped) {
+                throw new IllegalStateException("the scheduler for " + name + " stopped");
+            }
             if (sequence.busy) {
                 throw new IllegalStateException("a sequence runs one step at a time");
             }
@@ -385,6 +388,11 @@ public final class StepScheduler implements AutoCloseable {
         lock.lock();
         try {
             stopped = true;
+            // nobody may wait for a pass that will never run
+            for (BatchPlanner.Waiting<Step> w : planner.drain()) {
+                w.step().sequence().busy = false;
+                w.step().done().completeExceptionally(new IllegalStateException("the scheduler for " + name + " stopped"));
+            }
             changed.signalAll();
         } finally {
             lock.unlock();

@@ -132,5 +132,10 @@ class BatchPlannerTest {
         assertThat(planner.remove(2)).extracting(Waiting::step).containsExactlyInAnyOrder("a2", "prompt");
         assertThat(planner.waiting()).isEqualTo(1);
         assertThat(rows(planner.next(0, 1))).containsExactly("a1");
+        decode("b", 5, 0);
+        planner.addSolo(new Waiting<>("b", 6, "prompt-6", 0));
+        assertThat(planner.drain()).extracting(Waiting::step).containsExactlyInAnyOrder("b5", "prompt-6");
+        assertThat(planner.waiting()).isZero();
+        assertThat(planner.next(0, 1)).isInstanceOf(Decision.Idle.class);
     }
 }
