@@ -122,4 +122,15 @@ class StepSchedulerTest {
             good.close();
         }
     }
+
+    @Test
+    void aStoppedSchedulerRefusesSteps() {
+        StepScheduler scheduler = new StepScheduler("stories", partitions.batchedRange(0, 5, 8).runner(),
+                new BatchSettings(4, Duration.ofMillis(1), 4), Clock.systemUTC(), StepScheduler.Listener.NONE);
+        StepScheduler.Sequence sequence = scheduler.open("a");
+        sequence.forward(new StageInput.Tokens(new long[] {1}));
+        scheduler.close();
+        assertThatThrownBy(() -> sequence.forward(new StageInput.Tokens(new long[] {1}))).hasMessageContaining("stopped");
+        assertThatThrownBy(() -> scheduler.open("b")).hasMessageContaining("stopped");
+    }
 }
