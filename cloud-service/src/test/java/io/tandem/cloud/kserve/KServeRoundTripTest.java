@@ -92,6 +92,14 @@ class KServeRoundTripTest {
         head.close();
     }
 
+    @Test
+    void preWarmingBuildsTheRangeAndRunsASequenceThroughIt() {
+        assertThat(remote.warm(3)).containsExactly("stories260K layers 3..5");
+        assertThat(remote.schedulers()).extracting(StepScheduler::name).contains("stories260K_3_5");
+        assertThat(remote.warm(7)).as("a range the model does not have").isEmpty();
+        assertThat(remote.schedulers()).allSatisfy(s -> assertThat(s.sequences()).isZero());
+    }
+
     static KServePool client() {
         return new KServePool(remote.models(), List.of("127.0.0.1:" + server.getPort()), Duration.ofMillis(200),
                 Duration.ofSeconds(30));
