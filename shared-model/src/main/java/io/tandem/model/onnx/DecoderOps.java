@@ -18,9 +18,9 @@ import java.util.List;
  * value names of the graph being built, so tests can wire a single piece into a tiny graph and
  * compare it with the plain Java reference.
  *
- * <p>Activations are {@code [1, S, features]}; the batch dimension is fixed at one because
- * GroupQueryAttention's sequence-length inputs are per batch row and Tandem runs one sequence per
- * session.
+ * <p>Activations are {@code [1, S, features]} in the one-sequence graphs. {@link #batched()} makes
+ * the pieces batch-agnostic for the batched graphs ({@code [B, S, features]}), whose positions come
+ * from {@link #batchedPositions} instead of the past's length.
  */
 public final class DecoderOps {
 
