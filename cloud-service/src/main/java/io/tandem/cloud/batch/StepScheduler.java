@@ -54,6 +54,8 @@ public final class StepScheduler implements AutoCloseable {
         private boolean busy;
         /** Counted among the sequences that may send a decode step (open, past its prompt, not running). */
         private boolean counted;
+        /** This sequence's share of the passes its current or last step ran in. */
+        private volatile long computeNanos;
 
         private Sequence(long id, String agent, BatchedSequence state) {
             this.id = id;
@@ -63,6 +65,14 @@ public final class StepScheduler implements AutoCloseable {
 
         public int length() {
             return state.length();
+        }
+
+        /**
+         * What the last step cost in pass time: each pass's duration divided by its rows, summed over
+         * the passes (prompt chunks) the step took. Waiting for a pass is not included.
+         */
+        public long lastComputeNanos() {
+            return computeNanos;
         }
 
         /**
@@ -187,6 +197,7 @@ public final class StepScheduler implements AutoCloseable {
             }
             runner.check(sequence.state, input);
             sequence.busy = true;
+            sequence.computeNanos = 0;
             Step step = new Step(sequence, input, done, System.nanoTime(), input.positions());
             enqueue(step, true);
             changed.signalAll();
@@ -299,7 +310,11 @@ public final class StepScheduler implements AutoCloseable {
         long start = System.nanoTime();
         try {
             runner.run(rows);
-            listener.pass(rows.size(), 1, System.nanoTime() - start);
+            long nanos = System.nanoTime() - start;
+            listener.pass(rows.size(), 1, nanos);
+            for (Step s : steps) {
+                s.sequence().computeNanos += nanos / rows.size();
+            }
             for (Step s : steps) {
                 finish(s, null);
             }
@@ -323,7 +338,9 @@ public final class StepScheduler implements AutoCloseable {
         long start = System.nanoTime();
         try {
             runner.run(List.of(new BatchedRunner.Row(step.sequence().state, now)));
-            listener.pass(1, chunk, System.nanoTime() - start);
+            long nanos = System.nanoTime() - start;
+            listener.pass(1, chunk, nanos);
+            step.sequence().computeNanos += nanos;
         } catch (RuntimeException e) {
             finish(step, e);
             return;

@@ -128,6 +128,11 @@ public final class BatchingPool implements LayerPool {
             }
 
             @Override
+            public long computeNanos(long wallNanos) {
+                return sequence.lastComputeNanos();
+            }
+
+            @Override
             public void close() {
                 sequence.close();
             }

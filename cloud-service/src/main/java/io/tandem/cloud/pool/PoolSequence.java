@@ -29,6 +29,15 @@ public interface PoolSequence extends AutoCloseable {
     /** Runs the next positions; returns the last position's logits, valid until the next call. */
     FloatBuffer forward(StageInput input);
 
+    /**
+     * The accelerator time the last step cost this sequence, for the Token frame (which the edge
+     * bills): its share of the passes it rode in when steps are batched, else {@code wallNanos}, the
+     * step's own time.
+     */
+    default long computeNanos(long wallNanos) {
+        return wallNanos;
+    }
+
     @Override
     void close();
 }

@@ -188,7 +188,7 @@ final class AgentSession {
             end("finished");
         }
         send(new Frame.Token(choice.token(), choice.logprob(), finish,
-                (int) Math.min(Integer.MAX_VALUE, elapsed / 1_000)));
+                (int) Math.min(Integer.MAX_VALUE, sequence.computeNanos(elapsed) / 1_000)));
     }
 
     private void requireOpen() {

@@ -109,6 +109,7 @@ class StepSchedulerTest {
             StepScheduler.Sequence good = scheduler.open("a");
             StepScheduler.Sequence bad = scheduler.open("b");
             good.forward(new StageInput.Tokens(new long[] {1, 403}));
+            assertThat(good.lastComputeNanos()).as("the prompt's pass time").isPositive();
             bad.forward(new StageInput.Tokens(new long[] {1}));
             assertThatThrownBy(() -> bad.forward(new StageInput.Tokens(new long[] {9999})))
                     .hasMessageContaining("outside the vocabulary");
