@@ -177,7 +177,10 @@ final class AgentSession {
         FloatBuffer logits = sequence.forward(input);
         TokenChoice choice = sampler.sample(logits);
         long elapsed = System.nanoTime() - start;
-        context.metrics().step(elapsed, input.positions());
+        // what the step cost the accelerator (its share of batched passes): the Token frame bills it and
+        // the Load frame's step time, which the edge's estimates use, must be in the same unit
+        long compute = sequence.computeNanos(elapsed);
+        context.metrics().step(compute, input.positions());
         lastActivityMillis = context.clock().millis();
         produced++;
         Optional<FinishReason> finish = produced >= open.maxTokens() ? Optional.of(FinishReason.MAX_TOKENS)
@@ -188,7 +191,7 @@ final class AgentSession {
             end("finished");
         }
         send(new Frame.Token(choice.token(), choice.logprob(), finish,
-                (int) Math.min(Integer.MAX_VALUE, sequence.computeNanos(elapsed) / 1_000)));
+                (int) Math.min(Integer.MAX_VALUE, compute / 1_000)));
     }
 
     private void requireOpen() {
