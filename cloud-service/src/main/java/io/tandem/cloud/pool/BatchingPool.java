@@ -5,7 +5,6 @@ import io.tandem.cloud.batch.StepScheduler;
 import io.tandem.model.engine.Partitions;
 import io.tandem.model.runtime.StageInput;
 import io.tandem.model.wire.Mode;
-import io.tandem.model.wire.SessionError;
 import java.nio.FloatBuffer;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -65,11 +64,7 @@ public final class BatchingPool implements LayerPool {
 
     @Override
     public PoolSequence open(String modelHash, Mode mode, String agent) {
-        Partitions model = models.get(modelHash);
-        if (model == null) {
-            throw new SessionRefusedException(SessionError.UNKNOWN_MODEL, "this cloud does not serve model " + modelHash
-                    + "; it serves " + models.keySet());
-        }
+        Partitions model = LayerPool.require(models, modelHash);
         int first = InProcessPool.firstCloudLayer(model, mode);
         return open(model, first, agent);
     }

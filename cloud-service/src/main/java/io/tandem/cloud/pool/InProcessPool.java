@@ -33,11 +33,7 @@ public final class InProcessPool implements LayerPool {
 
     @Override
     public PoolSequence open(String modelHash, Mode mode) {
-        Partitions model = models.get(modelHash);
-        if (model == null) {
-            throw new SessionRefusedException(SessionError.UNKNOWN_MODEL, "this cloud does not serve model " + modelHash
-                    + "; it serves " + models.keySet());
-        }
+        Partitions model = LayerPool.require(models, modelHash);
         int layers = model.config().layers();
         int first = firstCloudLayer(model, mode);
         Partitions.Range range = model.range(first, layers);

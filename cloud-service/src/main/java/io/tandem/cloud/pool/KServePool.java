@@ -131,11 +131,7 @@ public final class KServePool implements LayerPool {
 
     @Override
     public PoolSequence open(String modelHash, Mode mode) {
-        PoolModel model = models.get(modelHash);
-        if (model == null) {
-            throw new SessionRefusedException(SessionError.UNKNOWN_MODEL, "this cloud does not serve model " + modelHash
-                    + "; it serves " + models.keySet());
-        }
+        PoolModel model = LayerPool.require(models, modelHash);
         int first = InProcessPool.firstCloudLayer(model.layers(), mode);
         Endpoint chosen = leastLoaded();
         if (chosen == null) {

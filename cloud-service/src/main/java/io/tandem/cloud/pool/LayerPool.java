@@ -22,6 +22,16 @@ public interface LayerPool extends AutoCloseable {
         return open(modelHash, mode);
     }
 
+    /** The served model whose weights hash to {@code modelHash}; refuses the session naming what is served. */
+    static <T> T require(java.util.Map<String, T> served, String modelHash) {
+        T model = served.get(modelHash);
+        if (model == null) {
+            throw new SessionRefusedException(io.tandem.model.wire.SessionError.UNKNOWN_MODEL,
+                    "this cloud does not serve model " + modelHash + "; it serves " + served.keySet());
+        }
+        return model;
+    }
+
     /** The models this pool serves, for info and health. */
     List<PoolModel> models();
 
