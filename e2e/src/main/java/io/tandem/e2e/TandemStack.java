@@ -81,7 +81,8 @@ public final class TandemStack implements AutoCloseable {
                     List.of("--spring.security.oauth2.authorizationserver.issuer=" + issuerUrl,
                             Devices.issuerArgument(logDir)), logDir);
             List<String> c = new ArrayList<>(List.of("--tandem.cloud.security.issuer=" + issuerUrl,
-                    "--tandem.cloud.security.jwk-set-uri=" + issuerUrl + "/oauth2/jwks"));
+                    "--tandem.cloud.security.jwk-set-uri=" + issuerUrl + "/oauth2/jwks",
+                    "--tandem.cloud.kserve.port=" + ServiceProcess.freePort()));
             c.addAll(cloudArgs);
             cloud = ServiceProcess.start("cloud-service", "cloud", cloudPort, c, logDir);
             issuer.awaitHealthy(STARTUP);

@@ -45,13 +45,21 @@ public final class InProcessPool implements LayerPool {
     }
 
     private PoolSequence open(String modelHash, Mode mode, boolean allPositions) {
-        Partitions model = models.get(modelHash);
-        if (model == null) {
-            throw new SessionRefusedException(SessionError.UNKNOWN_MODEL, "this cloud does not serve model " + modelHash
-                    + "; it serves " + models.keySet());
-        }
+        Partitions model = LayerPool.require(models, modelHash);
         int layers = model.config().layers();
-        int first = switch (mode) {
+        int first = firstCloudLayer(model, mode);
+        Partitions.Range range = model.range(first, layers, allPositions);
+        return new Sequence(range, first, layers, model,
+                () -> vocabularies.computeIfAbsent(modelHash, h -> model.model().tokenizer().constrainedVocabulary()));
+    }
+
+    static int firstCloudLayer(Partitions model, Mode mode) {
+        return firstCloudLayer(model.config().layers(), mode);
+    }
+
+    /** The first layer {@code mode} leaves to the cloud of a model with {@code layers}; refuses a split that leaves it nothing. */
+    static int firstCloudLayer(int layers, Mode mode) {
+        return switch (mode) {
             case Mode.Full full -> 0;
             case Mode.Split split -> {
                 if (split.firstCloudLayer() >= layers) {
@@ -61,9 +69,6 @@ public final class InProcessPool implements LayerPool {
                 yield split.firstCloudLayer();
             }
         };
-        Partitions.Range range = model.range(first, layers, allPositions);
-        return new Sequence(range, first, layers, model,
-                () -> vocabularies.computeIfAbsent(modelHash, h -> model.model().tokenizer().constrainedVocabulary()));
     }
 
     @Override

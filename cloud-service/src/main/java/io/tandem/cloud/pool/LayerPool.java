@@ -26,6 +26,21 @@ public interface LayerPool extends AutoCloseable {
                 "this cloud's pool cannot verify drafts; open the session without VERIFY");
     }
 
+    /** As {@link #open(String, Mode)}, for {@code agent}: pools that share passes between agents keep them fair. */
+    default PoolSequence open(String modelHash, Mode mode, String agent) {
+        return open(modelHash, mode);
+    }
+
+    /** The served model whose weights hash to {@code modelHash}; refuses the session naming what is served. */
+    static <T> T require(java.util.Map<String, T> served, String modelHash) {
+        T model = served.get(modelHash);
+        if (model == null) {
+            throw new SessionRefusedException(io.tandem.model.wire.SessionError.UNKNOWN_MODEL,
+                    "this cloud does not serve model " + modelHash + "; it serves " + served.keySet());
+        }
+        return model;
+    }
+
     /** The models this pool serves, for info and health. */
     List<PoolModel> models();
 

@@ -53,6 +53,15 @@ public interface PoolSequence extends AutoCloseable {
         throw new UnsupportedOperationException("this sequence was not opened for verification");
     }
 
+    /**
+     * The accelerator time the last step cost this sequence, for the Token frame (which the edge
+     * bills): its share of the passes it rode in when steps are batched, else {@code wallNanos}, the
+     * step's own time.
+     */
+    default long computeNanos(long wallNanos) {
+        return wallNanos;
+    }
+
     @Override
     void close();
 }

@@ -177,7 +177,7 @@ final class AgentSession {
         }
         sequence = request.delivery() == Delivery.VERIFY
                 ? context.pool().openForVerification(request.manifestHash(), request.mode())
-                : context.pool().open(request.manifestHash(), request.mode());
+                : context.pool().open(request.manifestHash(), request.mode(), agent);
         sampler = new Sampler(request.sampling(), sequence.vocabSize());
         if (request.delivery() == Delivery.VERIFY) {
             verifier = new SpeculativeVerifier(sampler, sequence.vocabSize());
@@ -360,7 +360,10 @@ final class AgentSession {
         FloatBuffer logits = sequence.forward(input);
         TokenChoice choice = sampler.sample(logits);
         long elapsed = System.nanoTime() - start;
-        context.metrics().step(elapsed, input.positions());
+        // what the step cost the accelerator (its share of batched passes): the Token frame bills it and
+        // the Load frame's step time, which the edge's estimates use, must be in the same unit
+        long compute = sequence.computeNanos(elapsed);
+        context.metrics().step(compute, input.positions());
         heldPositions(sequence.length());
         lastActivityMillis = context.clock().millis();
         produced++;
@@ -374,7 +377,7 @@ final class AgentSession {
             end("finished");
         }
         send(new Frame.Token(choice.token(), choice.logprob(), finish,
-                (int) Math.min(Integer.MAX_VALUE, elapsed / 1_000)));
+                (int) Math.min(Integer.MAX_VALUE, compute / 1_000)));
         if (stream) {
             streaming = true;
             credits--;

@@ -17,7 +17,7 @@ public final class CloudMetrics {
     public CloudMetrics(MeterRegistry registry) {
         this.registry = registry;
         this.stepLatency = Timer.builder("tandem.cloud.step.latency")
-                .description("Time one session step takes on a worker (prefill or decode)")
+                .description("Accelerator time of one session step (prefill or decode; its share of the pass when batched)")
                 .publishPercentileHistogram()
                 .register(registry);
         io.micrometer.core.instrument.Gauge.builder("tandem.cloud.kv.positions", kvPositions, java.util.concurrent.atomic.AtomicLong::get)

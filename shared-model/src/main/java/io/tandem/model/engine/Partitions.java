@@ -5,6 +5,7 @@ import io.tandem.model.manifest.ModelManifest;
 import io.tandem.model.onnx.DecoderGraphBuilder;
 import io.tandem.model.onnx.GraphSpec;
 import io.tandem.model.onnx.OnnxModel;
+import io.tandem.model.runtime.BatchedRunner;
 import io.tandem.model.runtime.GraphSession;
 import java.util.HashMap;
 import java.util.List;
@@ -21,9 +22,14 @@ public final class Partitions implements AutoCloseable {
     public record Range(GraphSession session, ModelManifest manifest) {
     }
 
+    /** A built batched range: the runner that steps many sequences at once, and its graph's manifest. */
+    public record BatchedRange(BatchedRunner runner, ModelManifest manifest) {
+    }
+
     private final LoadedModel model;
     private final EngineOptions options;
     private final Map<GraphSpec, Range> built = new HashMap<>();
+    private final Map<GraphSpec, BatchedRange> batched = new HashMap<>();
     private boolean closed;
 
     public Partitions(LoadedModel model, EngineOptions options) {
@@ -65,19 +71,26 @@ public final class Partitions implements AutoCloseable {
      * returns them for every position it runs (what verifying a draft needs), built apart.
      */
     public synchronized Range range(int first, int end, boolean allPositionLogits) {
-        if (closed) {
-            throw new IllegalStateException("partitions are closed");
-        }
-        int layers = config().layers();
-        if (first < 0 || end > layers || first >= end) {
-            throw new IllegalArgumentException("layer range [" + first + ", " + end + ") is outside the model's "
-                    + layers + " layers");
-        }
-        boolean all = allPositionLogits && end == layers;
-        return build(GraphSpec.whole(config(), options.precision(), options.flavour())
-                .withActivations(options.activations())
-                .withRange(first, end)
-                .withAllPositionLogits(all));
+        boolean all = allPositionLogits && end == config().layers();
+        return build(specFor(first, end).withAllPositionLogits(all));
+    }
+
+    /**
+     * Layers {@code [first, end)} as a batched graph whose steps carry up to {@code maxRows} sequences;
+     * built once per range (the first caller's {@code maxRows} stays).
+     */
+    public synchronized BatchedRange batchedRange(int first, int end, int maxRows) {
+        GraphSpec spec = specFor(first, end);
+        return batched.computeIfAbsent(spec, k -> {
+            OnnxModel graph = DecoderGraphBuilder.buildBatched(model.weights(), spec, model.weightSource());
+            return new BatchedRange(BatchedRunner.open(graph, spec, config(), options.runtime(), maxRows),
+                    Engine.manifest(model, spec, graph));
+        });
+    }
+
+    /** Batched ranges built so far. */
+    public synchronized List<ModelManifest> batchedManifests() {
+        return batched.values().stream().map(BatchedRange::manifest).toList();
     }
 
     /**
@@ -89,10 +102,21 @@ public final class Partitions implements AutoCloseable {
             throw new IllegalArgumentException("an early exit after layer " + end + " is outside 1.."
                     + (config().layers() - 1));
         }
-        return build(GraphSpec.whole(config(), options.precision(), options.flavour())
+        return build(specFor(0, end).withExitHead());
+    }
+
+    private GraphSpec specFor(int first, int end) {
+        if (closed) {
+            throw new IllegalStateException("partitions are closed");
+        }
+        int layers = config().layers();
+        if (first < 0 || end > layers || first >= end) {
+            throw new IllegalArgumentException("layer range [" + first + ", " + end + ") is outside the model's "
+                    + layers + " layers");
+        }
+        return GraphSpec.whole(config(), options.precision(), options.flavour())
                 .withActivations(options.activations())
-                .withRange(0, end)
-                .withExitHead());
+                .withRange(first, end);
     }
 
     private Range build(GraphSpec spec) {
@@ -119,5 +143,7 @@ public final class Partitions implements AutoCloseable {
         closed = true;
         built.values().forEach(r -> r.session().close());
         built.clear();
+        batched.values().forEach(r -> r.runner().close());
+        batched.clear();
     }
 }

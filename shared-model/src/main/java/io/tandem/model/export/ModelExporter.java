@@ -181,7 +181,10 @@ public final class ModelExporter {
         Path versionFolder = Files.createDirectories(modelFolder.resolve(TRITON_VERSION));
         List<Path> written = new ArrayList<>();
         Path config = modelFolder.resolve("config.pbtxt");
-        Files.writeString(config, TritonModelConfig.configText(tritonName, manifest));
+        String text = TritonModelConfig.configText(tritonName, manifest);
+        // refuse to write what Triton would refuse to load
+        TritonConfigCheck.parse(text, config.toString());
+        Files.writeString(config, text);
         written.add(config);
         for (Path file : partitionFiles) {
             // model.onnx and its external data, under the same names: the graph refers to the data by name

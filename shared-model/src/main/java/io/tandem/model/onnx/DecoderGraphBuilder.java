@@ -27,17 +27,40 @@ public final class DecoderGraphBuilder {
 
     /** A graph whose quantized weights come from {@code source}'s stored blocks where it has them in the graph's layout. */
     public static OnnxModel build(LlamaWeights weights, GraphSpec spec, WeightSource source) {
+        return build(weights, spec, source, false);
+    }
+
+    /**
+     * The batched form of the same layers: every tensor has a dynamic first dimension (one row per
+     * sequence) and an extra input {@code past_lengths} (int64 {@code [batch]}) gives each row's real
+     * past length, so rows of different lengths share one pass. The past is right-padded to a common
+     * length. With GroupQueryAttention the present has the past's padded shape and each row's new
+     * keys at its own length; otherwise the new keys follow the common past
+     * ({@link DecoderOps#batchedPositions}).
+     */
+    public static OnnxModel buildBatched(LlamaWeights weights, GraphSpec spec, WeightSource source) {
+        return build(weights, spec, source, true);
+    }
+
+    private static OnnxModel build(LlamaWeights weights, GraphSpec spec, WeightSource source, boolean batched) {
         LlamaConfig config = weights.config();
         spec.requireWithin(config);
-        OnnxGraph g = new OnnxGraph("tandem_" + config.architecture() + "_" + spec.firstLayer() + "_" + spec.endLayer());
+        OnnxGraph g = new OnnxGraph("tandem_" + config.architecture() + "_" + spec.firstLayer() + "_" + spec.endLayer()
+                + (batched ? "_batched" : ""));
         DecoderOps ops = new DecoderOps(g, config, spec.precision(), spec.flavour(), spec.activations(), source);
+        Object batch = 1L;
+        if (batched) {
+            ops.batched();
+            batch = GraphNames.BATCH;
+        }
 
         String residual = spec.takesTokenIds()
-                ? ops.embed(g.input(GraphNames.INPUT_IDS, OnnxGraph.INT64, 1L, GraphNames.SEQUENCE), weights.tokenEmbedding())
-                : g.input(GraphNames.HIDDEN_IN, OnnxGraph.FLOAT, 1L, GraphNames.SEQUENCE, (long) config.dim());
+                ? ops.embed(g.input(GraphNames.INPUT_IDS, OnnxGraph.INT64, batch, GraphNames.SEQUENCE), weights.tokenEmbedding())
+                : g.input(GraphNames.HIDDEN_IN, OnnxGraph.FLOAT, batch, GraphNames.SEQUENCE, (long) config.dim());
+        String pastLengths = batched ? g.input(GraphNames.PAST_LENGTHS, OnnxGraph.INT64, batch) : null;
 
-        Object[] pastShape = {1L, (long) config.kvHeads(), GraphNames.PAST, (long) config.headDim()};
-        Object[] presentShape = {1L, (long) config.kvHeads(), GraphNames.TOTAL, (long) config.headDim()};
+        Object[] pastShape = {batch, (long) config.kvHeads(), GraphNames.PAST, (long) config.headDim()};
+        Object[] presentShape = {batch, (long) config.kvHeads(), GraphNames.TOTAL, (long) config.headDim()};
         String firstPastKey = GraphNames.pastKey(spec.firstLayer());
         DecoderOps.Positions positions = null;
 
@@ -49,7 +72,8 @@ public final class DecoderGraphBuilder {
             String pastKey = g.input(GraphNames.pastKey(layer), OnnxGraph.FLOAT, pastShape);
             String pastValue = g.input(GraphNames.pastValue(layer), OnnxGraph.FLOAT, pastShape);
             if (positions == null) {
-                positions = ops.positions(residual, firstPastKey);
+                positions = batched ? ops.batchedPositions(residual, pastLengths, firstPastKey)
+                        : ops.positions(residual, firstPastKey);
             }
             if (pendingDelta == null) {
                 normalized = ops.rmsNorm(residual, lw.attentionNorm());
@@ -73,18 +97,22 @@ public final class DecoderGraphBuilder {
             }
             String logits = ops.linear(last, weights.classifierOrEmbedding());
             Object[] shape = spec.allPositionLogits()
-                    ? new Object[] {1L, GraphNames.SEQUENCE, (long) config.vocabSize()}
-                    : new Object[] {1L, (long) config.vocabSize()};
+                    ? new Object[] {batch, GraphNames.SEQUENCE, (long) config.vocabSize()}
+                    : new Object[] {batch, (long) config.vocabSize()};
             g.output(logits, GraphNames.LOGITS, OnnxGraph.FLOAT, shape);
         } else {
             String hidden = g.op("Add", residual, pendingDelta);
-            g.output(hidden, GraphNames.HIDDEN_OUT, OnnxGraph.FLOAT, 1L, GraphNames.SEQUENCE, (long) config.dim());
+            g.output(hidden, GraphNames.HIDDEN_OUT, OnnxGraph.FLOAT, batch, GraphNames.SEQUENCE, (long) config.dim());
         }
         Map<String, String> metadata = new LinkedHashMap<>();
         metadata.put("tandem.layers", spec.firstLayer() + ".." + spec.endLayer());
         metadata.put("tandem.precision", spec.precision().label());
         metadata.put("tandem.flavour", spec.flavour().label());
         metadata.put("tandem.activations", spec.activations().label());
+        if (batched) {
+            metadata.put("tandem.batch", "dynamic");
+            metadata.put("tandem.attention", DecoderOps.attentionKernel(spec.flavour(), config).name().toLowerCase(java.util.Locale.ROOT));
+        }
         return new OnnxModel(g, metadata);
     }
 }

@@ -18,9 +18,9 @@ import java.util.List;
  * value names of the graph being built, so tests can wire a single piece into a tiny graph and
  * compare it with the plain Java reference.
  *
- * <p>Activations are {@code [1, S, features]}; the batch dimension is fixed at one because
- * GroupQueryAttention's sequence-length inputs are per batch row and Tandem runs one sequence per
- * session.
+ * <p>Activations are {@code [1, S, features]} in the one-sequence graphs. {@link #batched()} makes
+ * the pieces batch-agnostic for the batched graphs ({@code [B, S, features]}), whose positions come
+ * from {@link #batchedPositions} instead of the past's length.
  */
 public final class DecoderOps {
 
@@ -30,6 +30,11 @@ public final class DecoderOps {
     private final GraphFlavour flavour;
     private final ActivationPrecision activations;
     private final WeightSource source;
+    /**
+     * The first dimension in Reshape targets: 1 in the one-sequence graphs, 0 ("copy the input's")
+     * in batched graphs, whose batch dimension is dynamic.
+     */
+    private long batchDim = 1;
 
     /** @param source where quantized weights may come from already quantized (GGUF Q4_0/Q8_0 blocks) */
     public DecoderOps(OnnxGraph graph, LlamaConfig config, WeightPrecision precision, GraphFlavour flavour,
@@ -50,6 +55,12 @@ public final class DecoderOps {
     /** Pieces that compute exactly what their weights say (fp32 activations). */
     public DecoderOps(OnnxGraph graph, LlamaConfig config, WeightPrecision precision, GraphFlavour flavour) {
         this(graph, config, precision, flavour, ActivationPrecision.FP32);
+    }
+
+    /** Makes the pieces batch-agnostic: Reshape targets copy the batch dimension instead of fixing it to 1. */
+    public DecoderOps batched() {
+        batchDim = 0;
+        return this;
     }
 
     /** Position-dependent values shared by every layer of one graph. */
@@ -86,6 +97,45 @@ public final class DecoderOps {
         String mask = g.op("Where", future, g.scalar(Float.NEGATIVE_INFINITY), g.scalar(0f));
         String positionIds = g.op("Unsqueeze", positions, g.axes(0));
         return new Positions(past, positionIds, cos, sin, mask, null, null, tables[0], tables[1]);
+    }
+
+    /**
+     * Positions of a batched graph, whose rows are sequences of different lengths: {@code pastLengths}
+     * (int64 {@code [B]}) says how many of each row's past positions are real. With
+     * GroupQueryAttention the past is right-padded and the kernel reads {@code seqlens_k} (each row's
+     * total length - 1) and {@code total_sequence_length} (the batch's largest total). Otherwise each
+     * row's new keys sit after the common padded past, and a mask {@code [B, 1, 1, S, T]} hides the
+     * padding and the future: a key is visible when it is real (before the row's past length, or new)
+     * and its position in the row is not after the query's.
+     */
+    public Positions batchedPositions(String hidden, String pastLengths, String pastKey) {
+        String seq = g.op("Shape", attrs(i("start", 1), i("end", 2)), hidden);
+        String[] tables = rotaryTables();
+        if (attentionKernel(flavour, config) == AttentionKernel.GROUP_QUERY_ATTENTION) {
+            String seqLensK = g.op("Cast", attrs(i("to", OnnxGraph.INT32)),
+                    g.op("Sub", g.op("Add", pastLengths, seq), g.axes(1)));
+            String longest = g.op("ReduceMax", attrs(i("keepdims", 1)), pastLengths);
+            String total = g.op("Squeeze", g.op("Cast", attrs(i("to", OnnxGraph.INT32)), g.op("Add", longest, seq)), g.axes(0));
+            return new Positions(null, null, null, null, null, seqLensK, total, tables[0], tables[1]);
+        }
+        String past = g.op("Shape", attrs(i("start", 2), i("end", 3)), pastKey);
+        String pastScalar = g.op("Squeeze", past, g.axes(0));
+        String seqScalar = g.op("Squeeze", seq, g.axes(0));
+        String offsets = g.op("Range", g.scalarLong(0), seqScalar, g.scalarLong(1));
+        String lengths = g.op("Unsqueeze", pastLengths, g.axes(1));
+        String positions = g.op("Add", lengths, g.op("Unsqueeze", offsets, g.axes(0)));
+        String cos = g.op("Unsqueeze", g.op("Gather", attrs(i("axis", 0)), tables[0], positions), g.axes(1));
+        String sin = g.op("Unsqueeze", g.op("Gather", attrs(i("axis", 0)), tables[1], positions), g.axes(1));
+        String keys = g.op("Range", g.scalarLong(0), g.op("Add", pastScalar, seqScalar), g.scalarLong(1));
+        String isNew = g.op("GreaterOrEqual", keys, pastScalar);
+        String keyRow = g.op("Unsqueeze", keys, g.axes(0));
+        String rowPosition = g.op("Where", isNew, g.op("Add", g.op("Sub", keyRow, pastScalar), lengths), keyRow);
+        String real = g.op("Or", g.op("Less", keyRow, lengths), isNew);
+        String notAfter = g.op("LessOrEqual", g.op("Unsqueeze", rowPosition, g.axes(1)),
+                g.op("Unsqueeze", positions, g.axes(2)));
+        String visible = g.op("And", g.op("Unsqueeze", real, g.axes(1)), notAfter);
+        String mask = g.op("Unsqueeze", g.op("Where", visible, g.scalar(0f), g.scalar(Float.NEGATIVE_INFINITY)), g.axes(1, 2));
+        return new Positions(past, positions, cos, sin, mask, null, null, tables[0], tables[1]);
     }
 
     /** cos and sin of {@code position * theta^(-2i/headDim)}, {@code [contextLength, headDim/2]}. */
@@ -279,16 +329,16 @@ public final class DecoderOps {
         String presentValue = g.op("Concat", attrs(i("axis", 2)), pastValue, v);
         // Grouped-query attention by broadcasting: queries [1, kvH, group, S, hd] against keys [1, kvH, 1, T, hd].
         int group = heads / kvHeads;
-        String qGrouped = g.op("Reshape", q, g.axes(1, kvHeads, group, -1, hd));
+        String qGrouped = g.op("Reshape", q, g.axes(batchDim, kvHeads, group, -1, hd));
         String kT = g.op("Transpose", attrs(OnnxGraph.Attr.ints("perm", 0, 1, 3, 2)), presentKey);
         String scores = g.op("MatMul", qGrouped, g.op("Unsqueeze", kT, g.axes(2)));
         scores = g.op("Mul", scores, g.scalar((float) (1.0 / Math.sqrt(hd))));
         scores = g.op("Add", scores, pos.mask());
         String probs = g.op("Softmax", attrs(i("axis", -1)), scores);
         String context = g.op("MatMul", probs, g.op("Unsqueeze", presentValue, g.axes(2)));
-        context = g.op("Reshape", context, g.axes(1, heads, -1, hd));
+        context = g.op("Reshape", context, g.axes(batchDim, heads, -1, hd));
         context = g.op("Transpose", attrs(OnnxGraph.Attr.ints("perm", 0, 2, 1, 3)), context);
-        context = g.op("Reshape", context, g.axes(1, -1, (long) heads * hd));
+        context = g.op("Reshape", context, g.axes(batchDim, -1, (long) heads * hd));
         return new String[] {linear(context, layer.wo()), presentKey, presentValue};
     }
 
@@ -298,7 +348,7 @@ public final class DecoderOps {
         if (bias != null) {
             y = g.op("Add", y, g.floats(bias.name(), new long[] {bias.cols()}, bias.data()));
         }
-        y = g.op("Reshape", y, g.axes(1, -1, heads, config.headDim()));
+        y = g.op("Reshape", y, g.axes(batchDim, -1, heads, config.headDim()));
         return g.op("Transpose", attrs(OnnxGraph.Attr.ints("perm", 0, 2, 1, 3)), y);
     }
 
@@ -312,14 +362,14 @@ public final class DecoderOps {
                     x, pos.positionIds(), pos.cosCache(), pos.sinCache())[0];
         }
         if (config.ropeLayout() == RopeLayout.ADJACENT_PAIRS) {
-            String pairs = g.op("Reshape", x, g.axes(1, heads, -1, half, 2));
+            String pairs = g.op("Reshape", x, g.axes(batchDim, heads, -1, half, 2));
             String[] parts = g.node("", "Split", 2, attrs(i("axis", -1), i("num_outputs", 2)), pairs);
             String cos = g.op("Unsqueeze", pos.cos(), g.axes(-1));
             String sin = g.op("Unsqueeze", pos.sin(), g.axes(-1));
             String even = g.op("Sub", g.op("Mul", parts[0], cos), g.op("Mul", parts[1], sin));
             String odd = g.op("Add", g.op("Mul", parts[0], sin), g.op("Mul", parts[1], cos));
             String joined = g.op("Concat", attrs(i("axis", -1)), even, odd);
-            return g.op("Reshape", joined, g.axes(1, heads, -1, hd));
+            return g.op("Reshape", joined, g.axes(batchDim, heads, -1, hd));
         }
         String[] parts = g.node("", "Split", 2, attrs(i("axis", -1), i("num_outputs", 2)), x);
         String first = g.op("Sub", g.op("Mul", parts[0], pos.cos()), g.op("Mul", parts[1], pos.sin()));

@@ -9,6 +9,9 @@ public final class GraphNames {
     public static final String SEQUENCE = "sequence";
     public static final String PAST = "past_sequence";
     public static final String TOTAL = "total_sequence";
+    /** Batched graphs: the dynamic batch dimension, and each row's real past length (int64 [batch]). */
+    public static final String BATCH = "batch";
+    public static final String PAST_LENGTHS = "past_lengths";
 
     private GraphNames() {
     }

@@ -59,6 +59,11 @@ public final class OnnxModel {
         return initializers;
     }
 
+    /** The model's metadata properties, as written into the file. */
+    public Map<String, String> metadata() {
+        return java.util.Collections.unmodifiableMap(metadata);
+    }
+
     public long weightBytes() {
         return initializers.stream().mapToLong(OnnxGraph.Initializer::byteSize).sum();
     }
