@@ -49,7 +49,7 @@ public final class AgentConnections implements AutoCloseable {
             if (started >= 0 && now - started > fragments) {
                 connection.closeWith(ConnectionPolicy.MESSAGE_INCOMPLETE.closeCode(), "a fragmented message stayed"
                         + " unfinished for more than " + limits.fragmentTimeout().toSeconds() + " s");
-            } else if (connection.sessions() == 0 && now - connection.lastInboundMillis() > idle) {
+            } else if (connection.sessions() == 0 && now - Math.max(connection.lastInboundMillis(), started) > idle) {
                 connection.closeWith(ConnectionPolicy.IDLE.closeCode(), "no frame and no session for "
                         + limits.idleTimeout().toSeconds() + " s");
             }

@@ -403,10 +403,11 @@ public class CompletionController {
         // an answer that may be a tool call is sent whole at its end, as a call or as text
         boolean holdText = request.tools() != null && request.tools().choice() != ToolRequest.Choice.NONE;
         // flatMapIterable, not concatMap: concatMap (no prefetch since Reactor 3.5) hands a scalar inner
-        // such as Flux.just to a subscription whose request() is not safe against the refill request
-        // Netty sends from its event loop while the generation thread emits; the race can lose the
-        // demand and leave a stream silent for good (reactor-core issue 4406). flatMapIterable
-        // serializes upstream items and downstream demand through one drain loop.
+        // such as Flux.just to a subscription whose request() is not safe against a request from
+        // another thread (here Netty's event loop) while the generation thread emits: a chunk can be
+        // sent twice and the next one dropped (reactor-core issue 4406). flatMapIterable serializes
+        // items and demand through one drain loop. (This did not cure the rare stalled stream of
+        // issue 13: see docs/BENCHMARKS.md, "Stream stall soak".)
         Flux<ServerSentEvent<String>> body = events.doOnNext(e -> exchange.observe(e.event()))
                 .flatMapIterable(indexed -> switch (indexed.event()) {
                     case InferenceEvent.Started started -> List.<ServerSentEvent<String>>of();

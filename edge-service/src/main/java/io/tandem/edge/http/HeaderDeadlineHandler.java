@@ -55,9 +55,11 @@ final class HeaderDeadlineHandler extends ChannelDuplexHandler {
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
         if (msg instanceof LastHttpContent) {
+            // counted down now, armed once the response is out: a next request read in between
+            // (the client may send it before the flush completes here) keeps the deadline off
+            unanswered = Math.max(0, unanswered - 1);
             promise = promise.unvoid();
             promise.addListener(f -> {
-                unanswered = Math.max(0, unanswered - 1);
                 if (f.isSuccess() && ctx.channel().isActive() && unanswered == 0) {
                     arm(ctx);
                 }

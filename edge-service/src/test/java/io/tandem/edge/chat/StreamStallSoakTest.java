@@ -41,6 +41,8 @@ import tools.jackson.databind.json.JsonMapper;
 class StreamStallSoakTest {
 
     static final int SILENCE_LIMIT_SECONDS = 10;
+    /** -Dtandem.stall.slowReaders=true: every other request is read slowly through a small socket buffer. */
+    static final boolean SLOW_READERS = Boolean.getBoolean("tandem.stall.slowReaders");
     static final String[] PROMPTS = {"Once upon a time", "The cat", "Lily and Ben went to the park", "Hi",
             "One day a little bird saw a big red ball in the garden and wanted to play with it"};
 
@@ -154,7 +156,12 @@ class StreamStallSoakTest {
      */
     private static Outcome stream(int port, Watched w, int cancelAfter, AtomicLong longestGap) throws IOException {
         byte[] body = w.body.getBytes(StandardCharsets.UTF_8);
-        try (Socket socket = new Socket("127.0.0.1", port)) {
+        try (Socket socket = new Socket()) {
+            boolean slow = SLOW_READERS && w.index % 2 == 0;
+            if (slow) {
+                socket.setReceiveBufferSize(2048);
+            }
+            socket.connect(new java.net.InetSocketAddress("127.0.0.1", port));
             w.socket = socket;
             socket.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                     + "Content-Type: application/json\r\nConnection: close\r\nContent-Length: " + body.length
@@ -196,6 +203,14 @@ class StreamStallSoakTest {
                     break;
                 }
                 text.append(new String(in.readNBytes(length), StandardCharsets.UTF_8));
+                if (slow && w.chunks % 8 == 7) {
+                    try {
+                        Thread.sleep(40); // a slow reader: the edge's socket fills and becomes unwritable
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new IOException(e);
+                    }
+                }
                 line(in); // the CRLF after the chunk
                 for (int nl; (nl = text.indexOf("\n")) >= 0; ) {
                     String event = text.substring(0, nl);
