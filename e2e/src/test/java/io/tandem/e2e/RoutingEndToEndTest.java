@@ -37,8 +37,17 @@ class RoutingEndToEndTest {
     static EdgeClient edge;
 
     @BeforeAll
-    static void start() {
-        stack = TandemStack.start(Path.of("target", "e2e-logs", "routing"), List.of(), List.of(
+    static void start() throws java.io.IOException {
+        // audit trails of earlier runs (other ports) stay in target/ between builds: only this run's count
+        Path logs = Path.of("target", "e2e-logs", "routing");
+        if (Files.isDirectory(logs)) {
+            try (var old = Files.list(logs)) {
+                for (Path file : old.filter(p -> p.getFileName().toString().endsWith("-audit.jsonl")).toList()) {
+                    Files.delete(file);
+                }
+            }
+        }
+        stack = TandemStack.start(logs, List.of(), List.of(
                 "--tandem.routing.escalation.window=8", "--tandem.routing.escalation.min-mean-logprob=-0.5",
                 "--tandem.resilience.window-size=4", "--tandem.resilience.minimum-calls=2", "--tandem.resilience.open-duration=3s",
                 "--tandem.resilience.half-open-calls=1",
