@@ -5,8 +5,7 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /**
  * How long the edge's HTTP server waits for clients and how many it serves at once: a request's
- * headers must arrive within {@code headerTimeout} of the connection (or of the previous response
- * on a kept-alive one), its body may pause at most {@code readTimeout} between reads and take at
+ * headers must be complete within {@code headerTimeout} of their first byte, its body may pause at most {@code readTimeout} between reads and take at
  * most {@code requestTimeout} in all, a connection between requests is closed after
  * {@code idleTimeout}, and connections beyond {@code maxConnections} are closed at once. Streamed
  * answers are writes, not reads: none of these cut a long answer short.

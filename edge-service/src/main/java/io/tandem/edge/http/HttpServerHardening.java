@@ -42,8 +42,10 @@ public class HttpServerHardening {
                     }
                     channel.closeFuture().addListener(f -> open.decrementAndGet());
                     if (channel.pipeline().get(NettyPipeline.HttpCodec) != null) {
-                        channel.pipeline().addAfter(NettyPipeline.HttpCodec, "tandem.headerDeadline",
-                                new HeaderDeadlineHandler(http.headerTimeout(), remoteAddress -> headerTimeouts.increment()));
+                        HeaderDeadlineHandler deadline = new HeaderDeadlineHandler(http.headerTimeout(),
+                                remoteAddress -> headerTimeouts.increment());
+                        channel.pipeline().addBefore(NettyPipeline.HttpCodec, "tandem.headerBytes", deadline.bytes);
+                        channel.pipeline().addAfter(NettyPipeline.HttpCodec, "tandem.headerDeadline", deadline.requests);
                     }
                 });
     }
