@@ -78,7 +78,8 @@ final class EdgeClient {
     }
 
     static String request(String prompt, int maxTokens, boolean stream, String route, Integer splitLayer) {
-        StringBuilder tandem = new StringBuilder("{\"route\":\"" + route + "\"");
+        // the e2e tests read the routing trace, which the edge sends only when asked
+        StringBuilder tandem = new StringBuilder("{\"route\":\"" + route + "\",\"trace\":true");
         if (splitLayer != null) {
             tandem.append(",\"split_layer\":").append(splitLayer);
         }
