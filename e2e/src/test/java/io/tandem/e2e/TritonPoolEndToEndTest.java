@@ -41,7 +41,7 @@ class TritonPoolEndToEndTest {
         List<String> trust = List.of("--tandem.cloud.security.issuer=" + issuerUrl,
                 "--tandem.cloud.security.jwk-set-uri=" + issuerUrl + "/oauth2/jwks");
         issuer = ServiceProcess.start("issuer", "issuer", issuerPort,
-                List.of("--spring.security.oauth2.authorizationserver.issuer=" + issuerUrl), logs);
+                List.of("--spring.security.oauth2.authorizationserver.issuer=" + issuerUrl, Devices.issuerArgument(logs)), logs);
         List<String> pool = new ArrayList<>(trust);
         pool.add("--tandem.cloud.kserve.port=" + grpcPort);
         poolCloud = ServiceProcess.start("cloud-service", "cloud", ServiceProcess.freePort(), pool, logs);
@@ -54,7 +54,9 @@ class TritonPoolEndToEndTest {
         frontCloud = ServiceProcess.start("cloud-service", "cloud", frontPort, front, logs);
         issuer.awaitHealthy(STARTUP);
         frontCloud.awaitHealthy(STARTUP);
-        edgeProcess = TandemStack.startEdge(ServiceProcess.freePort(), frontPort, issuerUrl, List.of(), logs);
+        // a KServe pool runs one step at a time: it does not verify speculative drafts (the split route in lockstep)
+        edgeProcess = TandemStack.startEdge(ServiceProcess.freePort(), frontPort, issuerUrl,
+                List.of("--tandem.delivery.split=lockstep"), logs);
         edge = new EdgeClient(edgeProcess.baseUrl());
     }
 

@@ -40,10 +40,12 @@ class WanEndToEndTest {
         wan = WanProxy.start(0, new InetSocketAddress("127.0.0.1", stack.cloud.port()),
                 WanSettings.symmetric(Duration.ofMillis(40), 20_000_000));
         // a small credit window, so that the cloud cannot run far ahead of a reset
-        int4Edge = stack.startEdgeVia(wan.port(), List.of("--tandem.delivery.draft=int4",
-                "--tandem.delivery.credit-window=4", "--tandem.link.token-timeout=3s"));
-        earlyExitEdge = stack.startEdgeVia(wan.port(), List.of("--tandem.delivery.draft=early-exit",
-                "--tandem.delivery.cloud=draft"));
+        // the link resets of one test must not open the breaker for the others (the breaker has its own tests)
+        List<String> breakerAside = List.of("--tandem.resilience.window-size=100", "--tandem.resilience.minimum-calls=100");
+        int4Edge = stack.startEdgeVia(wan.port(), concat(List.of("--tandem.delivery.draft=int4",
+                "--tandem.delivery.credit-window=4", "--tandem.link.token-timeout=3s"), breakerAside));
+        earlyExitEdge = stack.startEdgeVia(wan.port(), concat(List.of("--tandem.delivery.draft=early-exit",
+                "--tandem.delivery.cloud=draft"), breakerAside));
         edge = new EdgeClient(int4Edge.baseUrl());
         edgeB = new EdgeClient(earlyExitEdge.baseUrl());
     }
@@ -162,6 +164,10 @@ class WanEndToEndTest {
             // the link comes back on its own for the next request
             awaitLinkUp();
         }
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        return java.util.stream.Stream.concat(a.stream(), b.stream()).toList();
     }
 
     private static void awaitLinkUp() throws Exception {
