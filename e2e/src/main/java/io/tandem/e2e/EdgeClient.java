@@ -55,6 +55,41 @@ final class EdgeClient {
         return new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8));
     }
 
+    /** What a streamed completion delivered: its text, the chunk carrying {@code tandem}, the usage chunk's usage. */
+    record Streamed(String text, int textChunks, JsonNode finish, JsonNode usage) {
+    }
+
+    /**
+     * Streams a completion to its end, running {@code interruption} (kill the cloud, reset the link)
+     * once {@code afterChunks} chunks of text have arrived.
+     */
+    Streamed streamInterrupted(String body, int afterChunks, Runnable interruption) throws IOException, InterruptedException {
+        StringBuilder text = new StringBuilder();
+        JsonNode finish = null;
+        JsonNode usage = null;
+        int chunks = 0;
+        try (BufferedReader reader = stream(body)) {
+            String data;
+            while ((data = nextData(reader)) != null && !data.equals("[DONE]")) {
+                JsonNode chunk = JSON.readTree(data);
+                JsonNode piece = chunk.at("/choices/0/text");
+                if (piece.isString() && !piece.stringValue().isEmpty()) {
+                    text.append(piece.stringValue());
+                    if (++chunks == afterChunks) {
+                        interruption.run();
+                    }
+                }
+                if (chunk.has("tandem")) {
+                    finish = chunk;
+                }
+                if (chunk.has("usage") && !chunk.get("usage").isNull()) {
+                    usage = chunk.get("usage");
+                }
+            }
+        }
+        return new Streamed(text.toString(), chunks, finish, usage);
+    }
+
     /** The next SSE data payload, or null at the end of the stream. */
     static String nextData(BufferedReader reader) throws IOException {
         String line;

@@ -43,31 +43,13 @@ class CloudKilledMidStreamTest {
     void theAnswerCompletesLocallyWithAWarningAndLosesNothing() throws Exception {
         int maxTokens = 300;
         String body = EdgeClient.request("Once upon a time", maxTokens, true, "split", 4);
-        StringBuilder text = new StringBuilder();
-        JsonNode finish = null;
-        JsonNode usage = null;
-        int chunks = 0;
-        try (BufferedReader reader = edge.stream(body)) {
-            String data;
-            while ((data = EdgeClient.nextData(reader)) != null && !data.equals("[DONE]")) {
-                JsonNode chunk = EdgeClient.JSON.readTree(data);
-                JsonNode piece = chunk.at("/choices/0/text");
-                if (piece.isString() && !piece.stringValue().isEmpty()) {
-                    text.append(piece.stringValue());
-                    if (++chunks == 5) {
-                        assertThat(stack.cloud.isAlive()).isTrue();
-                        stack.cloud.kill();
-                    }
-                }
-                if (chunk.has("tandem")) {
-                    finish = chunk;
-                }
-                if (chunk.has("usage") && !chunk.get("usage").isNull()) {
-                    usage = chunk.get("usage");
-                }
-            }
-        }
-        assertThat(chunks).as("the kill happened mid-answer").isGreaterThan(5);
+        EdgeClient.Streamed streamed = edge.streamInterrupted(body, 5, () -> {
+            assertThat(stack.cloud.isAlive()).isTrue();
+            stack.cloud.kill();
+        });
+        JsonNode finish = streamed.finish();
+        JsonNode usage = streamed.usage();
+        assertThat(streamed.textChunks()).as("the kill happened mid-answer").isGreaterThan(5);
         assertThat(finish).isNotNull();
         assertThat(finish.at("/tandem/route").stringValue()).isEqualTo("split");
         assertThat(finish.at("/tandem/warnings/0").stringValue())
@@ -76,7 +58,7 @@ class CloudKilledMidStreamTest {
         assertThat(usage.get("completion_tokens").asInt()).isEqualTo(maxTokens);
 
         JsonNode local = edge.complete(EdgeClient.request("Once upon a time", maxTokens, false, "local", null));
-        assertThat(text.toString()).isEqualTo(local.at("/choices/0/text").stringValue());
+        assertThat(streamed.text()).isEqualTo(local.at("/choices/0/text").stringValue());
 
         JsonNode afterwards = edge.complete(EdgeClient.request("Once upon a time", 5, false, "cloud", null));
         assertThat(afterwards.at("/tandem/warnings/0").stringValue()).contains("the cloud was not available");

@@ -93,30 +93,13 @@ class TritonPoolEndToEndTest {
     void killingThePoolEndpointMidAnswerFinishesOnTheDevice() throws Exception {
         int maxTokens = 250;
         String body = EdgeClient.request("Once upon a time", maxTokens, true, "split", 2);
-        StringBuilder text = new StringBuilder();
-        JsonNode finish = null;
-        int chunks = 0;
-        try (BufferedReader reader = edge.stream(body)) {
-            String data;
-            while ((data = EdgeClient.nextData(reader)) != null && !data.equals("[DONE]")) {
-                JsonNode chunk = EdgeClient.JSON.readTree(data);
-                JsonNode piece = chunk.at("/choices/0/text");
-                if (piece.isString() && !piece.stringValue().isEmpty()) {
-                    text.append(piece.stringValue());
-                    if (++chunks == 3) {
-                        poolCloud.kill();
-                    }
-                }
-                if (chunk.has("tandem")) {
-                    finish = chunk;
-                }
-            }
-        }
+        EdgeClient.Streamed streamed = edge.streamInterrupted(body, 3, poolCloud::kill);
+        JsonNode finish = streamed.finish();
         assertThat(finish).isNotNull();
         assertThat(finish.at("/tandem/warnings/0").stringValue()).contains("generated on this device");
         String local = edge.complete(EdgeClient.request("Once upon a time", maxTokens, false, "local", null))
                 .at("/choices/0/text").stringValue();
-        assertThat(text.toString()).isEqualTo(local);
+        assertThat(streamed.text()).isEqualTo(local);
         String health = new EdgeClient(frontCloud.baseUrl()).get("/actuator/health");
         assertThat(health).contains("127.0.0.1:" + grpcPort).contains("\"status\":\"DOWN\"");
     }

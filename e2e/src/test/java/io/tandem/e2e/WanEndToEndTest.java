@@ -138,29 +138,12 @@ class WanEndToEndTest {
         String expected = CloudLinkEndToEndTest.text(edge.complete(EdgeClient.request(PROMPT, 200, false, "local", null)));
         for (String[] route : new String[][] {{"cloud", null}, {"split", "2"}}) {
             String body = EdgeClient.request(PROMPT, 200, true, route[0], route[1] == null ? null : Integer.parseInt(route[1]));
-            StringBuilder text = new StringBuilder();
-            JsonNode last = null;
-            int chunks = 0;
-            try (BufferedReader reader = edge.stream(body)) {
-                String data;
-                while ((data = EdgeClient.nextData(reader)) != null && !data.equals("[DONE]")) {
-                    JsonNode chunk = EdgeClient.JSON.readTree(data);
-                    JsonNode piece = chunk.at("/choices/0/text");
-                    if (piece.isString() && !piece.stringValue().isEmpty()) {
-                        text.append(piece.stringValue());
-                        if (++chunks == 5) {
-                            wan.resetAll();
-                        }
-                    }
-                    if (chunk.has("tandem")) {
-                        last = chunk;
-                    }
-                }
-            }
+            EdgeClient.Streamed streamed = edge.streamInterrupted(body, 5, wan::resetAll);
+            JsonNode last = streamed.finish();
             assertThat(last).isNotNull();
             assertThat(last.at("/tandem/warnings/0").stringValue()).as(route[0])
                     .contains("the cloud route stopped after").contains("generated on this device");
-            assertThat(text.toString()).as(route[0]).isEqualTo(expected);
+            assertThat(streamed.text()).as(route[0]).isEqualTo(expected);
             // the link comes back on its own for the next request
             awaitLinkUp();
         }
