@@ -125,6 +125,16 @@ ensure_secrets() {  # $1: the secrets folder
   chmod 755 "$dir/devices"; chmod 644 "$dir/devices/devices.txt"
 }
 
+# Compose refuses to read the file unless every env file and secret it names exists: before the
+# first 'up', commands that only look (ps, logs, config, down) get empty placeholders, which 'up'
+# replaces with real secrets.
+ensure_placeholders() {  # $1: the secrets folder
+  mkdir -p "$1/devices"
+  local file; for file in kiosk-1.env kiosk-2.env issuer-signing-key.pem devices/devices.txt; do
+    [ -e "$1/$file" ] || (umask 077; : > "$1/$file")
+  done
+}
+
 secrets_dir() {  # the folder docker/.env names, absolute
   local dir; dir="$(sed -n 's/^TANDEM_SECRETS_DIR=//p' "$DOCKER_DIR/.env" | tail -n1)"
   dir="${TANDEM_SECRETS_DIR:-${dir:-./secrets}}"
@@ -360,9 +370,9 @@ case "$cmd" in
     wait_healthy 300 || { compose ps >&2; die "see: bin/tandem compose logs"; }
     print_urls "$DOCKER_DIR/.env"
     ;;
-  down) ensure_docker; compose down "$@" ;;
+  down) ensure_docker; ensure_placeholders "$(secrets_dir)"; compose down "$@" ;;
   build) ensure_docker; build_images ;;
-  ps|logs|config) ensure_docker; compose "$cmd" "$@" ;;
+  ps|logs|config) ensure_docker; ensure_placeholders "$(secrets_dir)"; compose "$cmd" "$@" ;;
   test) ensure_docker; run_test ;;
   *) say "unknown command '$cmd'"; usage >&2; exit 2 ;;
 esac
