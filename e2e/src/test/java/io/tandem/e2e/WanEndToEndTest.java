@@ -33,6 +33,9 @@ class WanEndToEndTest {
     static EdgeClient edge;
     static EdgeClient edgeB;
     static final String PROMPT = "Once upon a time, there was a little dog";
+    /** The link resets of one test must not open the breaker for the others (the breaker has its own tests). */
+    static final List<String> BREAKER_ASIDE = List.of("--tandem.resilience.window-size=100",
+            "--tandem.resilience.minimum-calls=100");
 
     @BeforeAll
     static void start() {
@@ -40,12 +43,10 @@ class WanEndToEndTest {
         wan = WanProxy.start(0, new InetSocketAddress("127.0.0.1", stack.cloud.port()),
                 WanSettings.symmetric(Duration.ofMillis(40), 20_000_000));
         // a small credit window, so that the cloud cannot run far ahead of a reset
-        // the link resets of one test must not open the breaker for the others (the breaker has its own tests)
-        List<String> breakerAside = List.of("--tandem.resilience.window-size=100", "--tandem.resilience.minimum-calls=100");
         int4Edge = stack.startEdgeVia(wan.port(), concat(List.of("--tandem.delivery.draft=int4",
-                "--tandem.delivery.credit-window=4", "--tandem.link.token-timeout=3s"), breakerAside));
+                "--tandem.delivery.credit-window=4", "--tandem.link.token-timeout=3s"), BREAKER_ASIDE));
         earlyExitEdge = stack.startEdgeVia(wan.port(), concat(List.of("--tandem.delivery.draft=early-exit",
-                "--tandem.delivery.cloud=draft"), breakerAside));
+                "--tandem.delivery.cloud=draft"), BREAKER_ASIDE));
         edge = new EdgeClient(int4Edge.baseUrl());
         edgeB = new EdgeClient(earlyExitEdge.baseUrl());
     }
@@ -128,9 +129,10 @@ class WanEndToEndTest {
         assertThat(CloudLinkEndToEndTest.text(stopped)).isEqualTo(expected.substring(0, 40 + expected.substring(40).indexOf(stop)));
         assertThat(stopped.at("/choices/0/finish_reason").stringValue()).isEqualTo("stop");
         assertThat(stopped.at("/tandem/trace/outcome/link/dropped_tokens").isInt()).isTrue();
-        String cloudAfter = awaitMetric(stack.cloud.baseUrl(), "tandem_cloud_kv_positions", 0.0);
-        assertThat(metric(cloudAfter, "tandem_cloud_sessions_ended_total{reason=\"cancelled\"}")
-                - metric(cloudBefore, "tandem_cloud_sessions_ended_total{reason=\"cancelled\"}")).isEqualTo(1.0);
+        String cancelled = "tandem_cloud_sessions_ended_total{reason=\"cancelled\"}";
+        // the Cancel crosses the emulated WAN after the answer: wait for the cloud to count it
+        awaitMetric(stack.cloud.baseUrl(), cancelled, metric(cloudBefore, cancelled) + 1.0);
+        awaitMetric(stack.cloud.baseUrl(), "tandem_cloud_kv_positions", 0.0);
     }
 
     @Test
@@ -149,13 +151,83 @@ class WanEndToEndTest {
         }
     }
 
+    /**
+     * Draft kind (c), a separate local model with the same vocabulary (a random 25M model beside the
+     * embedded one, so it rarely agrees): speculative split and the cloud route with that draft give
+     * the local greedy text, and a link reset mid-answer on the cloud route with a draft finishes on
+     * the device with the same text.
+     */
+    @Test
+    void aSeparateDraftModelGivesTheLocalGreedyTextAndSurvivesALinkReset() throws Exception {
+        Path draft = io.tandem.model.checkpoint.Llama2cCheckpointWriter.writeTemporary(
+                io.tandem.model.llama.RandomWeights.create(io.tandem.model.llama.RandomWeights.STORIES_25M, 7), "draft25m.bin");
+        ServiceProcess modelEdge = stack.startEdgeVia(wan.port(), concat(List.of("--tandem.delivery.draft=model",
+                "--tandem.delivery.draft-model=" + draft, "--tandem.delivery.cloud=draft"), BREAKER_ASIDE));
+        try {
+            EdgeClient client = new EdgeClient(modelEdge.baseUrl());
+            String expected = CloudLinkEndToEndTest.text(client.complete(EdgeClient.request(PROMPT, 40, false, "local", null)));
+            for (int k : new int[] {1, 3}) {
+                JsonNode split = client.complete(EdgeClient.request(PROMPT, 40, false, "split", k));
+                assertClean(split, "split");
+                assertThat(split.at("/tandem/trace/outcome/link/draft").stringValue()).isEqualTo("model");
+                assertThat(CloudLinkEndToEndTest.text(split)).as("separate draft model, split at %d", k).isEqualTo(expected);
+            }
+            JsonNode cloud = client.complete(EdgeClient.request(PROMPT, 40, false, "cloud", null));
+            assertClean(cloud, "cloud");
+            assertThat(cloud.at("/tandem/trace/outcome/link/draft").stringValue()).isEqualTo("model");
+            assertThat(CloudLinkEndToEndTest.text(cloud)).isEqualTo(expected);
+
+            String longer = CloudLinkEndToEndTest.text(client.complete(EdgeClient.request(PROMPT, 120, false, "local", null)));
+            EdgeClient.Streamed streamed = client.streamInterrupted(EdgeClient.request(PROMPT, 120, true, "cloud", null), 5,
+                    wan::resetAll);
+            assertThat(streamed.finish().at("/tandem/warnings/0").stringValue())
+                    .contains("the cloud route stopped after").contains("generated on this device");
+            assertThat(streamed.text()).isEqualTo(longer);
+            awaitLinkUp();
+        } finally {
+            modelEdge.close();
+        }
+    }
+
+    /**
+     * Escalation hands over into a stream (RoutingEndToEndTest's thresholds: the embedded model gets
+     * unsure at token 34); a link reset after the hand-over finishes the answer on the device with
+     * the same text.
+     */
+    @Test
+    void aLinkResetAfterEscalatingIntoAStreamFinishesOnTheDevice() throws Exception {
+        ServiceProcess escalating = stack.startEdgeVia(wan.port(), concat(List.of(
+                "--tandem.routing.escalation.window=8", "--tandem.routing.escalation.min-mean-logprob=-0.5",
+                // a small credit window, so that the stream is still owed tokens when the link resets
+                "--tandem.delivery.credit-window=4", "--tandem.link.token-timeout=3s"), BREAKER_ASIDE));
+        try {
+            EdgeClient client = new EdgeClient(escalating.baseUrl());
+            String prompt = RoutingEndToEndTest.PROMPT;
+            String expected = CloudLinkEndToEndTest.text(client.complete(RoutingEndToEndTest.body("local", 60, "internal")));
+            String body = "{\"prompt\":\"" + prompt + "\",\"max_tokens\":60,\"temperature\":0,\"stream\":true,"
+                    + "\"tandem\":{\"route\":\"auto\",\"sensitivity\":\"internal\",\"trace\":true}}";
+            EdgeClient.Streamed streamed = client.streamInterrupted(body, RoutingEndToEndTest.ESCALATION_TOKEN + 6, wan::resetAll);
+            JsonNode trace = streamed.finish().at("/tandem/trace");
+            assertThat(trace.at("/outcome/escalated_at_token").asInt()).isEqualTo(RoutingEndToEndTest.ESCALATION_TOKEN);
+            assertThat(trace.at("/outcome/link/delivery").stringValue()).isEqualTo("stream");
+            assertThat(trace.at("/outcome/fell_back_at_token").asInt()).isGreaterThan(RoutingEndToEndTest.ESCALATION_TOKEN);
+            assertThat(streamed.finish().at("/tandem/warnings/0").stringValue()).contains("generated on this device");
+            assertThat(streamed.text()).isEqualTo(expected);
+            awaitLinkUp();
+        } finally {
+            escalating.close();
+        }
+    }
+
     private static List<String> concat(List<String> a, List<String> b) {
         return java.util.stream.Stream.concat(a.stream(), b.stream()).toList();
     }
 
     private static void awaitLinkUp() throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (!edge.get("/actuator/health").contains("\"link\":\"UP\"")) {
+        // a reset cuts every connection through the emulator: both edges must be back
+        while (!edge.get("/actuator/health").contains("\"link\":\"UP\"")
+                || !edgeB.get("/actuator/health").contains("\"link\":\"UP\"")) {
             assertThat(System.nanoTime()).as("the link is up again within 30 s").isLessThan(deadline);
             Thread.sleep(200);
         }
