@@ -30,10 +30,12 @@ final class AgentTestClient implements AutoCloseable {
     /** The handshake was refused with this HTTP status. */
     static final class Refused extends RuntimeException {
         final int status;
+        final io.netty.handler.codec.http.HttpHeaders headers;
 
-        Refused(int status) {
-            super("handshake refused with HTTP " + status);
-            this.status = status;
+        Refused(io.netty.handler.codec.http.HttpResponse response) {
+            super("handshake refused with HTTP " + response.status().code());
+            this.status = response.status().code();
+            this.headers = response.headers();
         }
     }
 
@@ -82,7 +84,7 @@ final class AgentTestClient implements AutoCloseable {
         } catch (ExecutionException e) {
             client.close();
             if (e.getCause() instanceof WebSocketClientHandshakeException h) {
-                throw new Refused(h.response().status().code());
+                throw new Refused(h.response());
             }
             throw new IllegalStateException(e.getCause());
         } catch (InterruptedException | TimeoutException e) {

@@ -74,10 +74,11 @@ class HostileAgentTest extends CloudTestBase {
     MeterRegistry registry;
     @Autowired
     SessionLimits limits;
+    @Autowired
+    io.tandem.cloud.agent.AgentConnections connections;
 
     /** The close codes the wire README documents for connection limits. */
     static final int OUTBOUND_FULL = 4100;
-    static final int TOO_MANY_CONNECTIONS = 4101;
     static final int IDLE = 4102;
     static final int MESSAGE_INCOMPLETE = 4103;
     static final int FRAGMENT_MEMORY_FULL = 1013;
@@ -177,12 +178,17 @@ class HostileAgentTest extends CloudTestBase {
     // ------------------------------------------------------------- finding 4: connections per device, idle
 
     @Test
-    void connectionsBeyondTheDevicesLimitAreRefusedAndOthersStillConnect() {
-        try (AgentTestClient first = connect("crowd"); AgentTestClient second = connect("crowd");
-             AgentTestClient third = connect("crowd")) {
-            WebSocketCloseStatus status = third.awaitClose(Duration.ofSeconds(5));
-            assertThat(status.code()).isEqualTo(TOO_MANY_CONNECTIONS);
-            assertThat(status.reasonText()).contains("device " + subject("crowd") + " has 2 connections open");
+    void connectionsBeyondTheDevicesLimitAreRefusedAtTheHandshakeAndOthersStillConnect() throws Exception {
+        try (AgentTestClient first = connect("crowd"); AgentTestClient second = connect("crowd")) {
+            AgentTestClient.Refused refused = org.junit.jupiter.api.Assertions.assertThrows(AgentTestClient.Refused.class,
+                    () -> connect("crowd").close());
+            assertThat(refused.status).isEqualTo(429);
+            assertThat(refused.headers.get("Retry-After")).isEqualTo("5");
+            assertThat(refused.headers.get("Content-Type")).startsWith("application/problem+json");
+            assertThat(rawHandshake(token("crowd"))).startsWith("HTTP/1.1 429")
+                    .contains("\"status\":429").contains("device " + subject("crowd") + " has 2 connections open");
+            assertThat(registry.find("tandem.cloud.connections.refused").tag("reason", "too-many-connections")
+                    .counter().count()).isEqualTo(2.0);
             // another device is not affected, and the first two connections still serve sessions
             try (AgentTestClient other = connect("quiet-neighbour")) {
                 open(other, 1, Mode.FULL);
@@ -192,6 +198,12 @@ class HostileAgentTest extends CloudTestBase {
             first.send(1, 1, new Frame.Close());
         }
         awaitTrue(() -> limits.open() == 0, "sessions closed");
+        // a refused handshake holds no slot, and closed connections give theirs back
+        awaitTrue(() -> connections.countOf(subject("crowd")) == 0, "the device's slots released");
+        try (AgentTestClient again = connect("crowd"); AgentTestClient andAgain = connect("crowd")) {
+            open(again, 1, Mode.FULL);
+            again.send(1, 1, new Frame.Close());
+        }
     }
 
     @Test
@@ -268,7 +280,7 @@ class HostileAgentTest extends CloudTestBase {
                 }
                 Thread.sleep(1000);
             }
-            assertError(reply, SessionError.IDLE_TIMEOUT, "maximum lifetime of 5 s");
+            assertError(reply, SessionError.LEASE_EXPIRED, "maximum lifetime of 5 s");
             assertThat(registry.find("tandem.cloud.sessions.lease.expired").counter().count()).isGreaterThanOrEqualTo(1.0);
             assertThat((System.nanoTime() - start) / 1_000_000).isBetween(4500L, 25000L);
         }
@@ -350,6 +362,17 @@ class HostileAgentTest extends CloudTestBase {
 
     private String token(String device) {
         return TestAgentKeys.TRUSTED.token(subject(device), Duration.ofMinutes(10));
+    }
+
+    /** The whole response to a WebSocket upgrade request sent by hand, body included. */
+    private String rawHandshake(String token) throws java.io.IOException {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(("GET /v1/agent HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade, close\r\n"
+                    + "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                    + "Authorization: Bearer " + token + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            return new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
     }
 
     @Override

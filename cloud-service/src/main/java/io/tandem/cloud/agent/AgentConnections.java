@@ -19,7 +19,7 @@ import java.util.function.Supplier;
  */
 public final class AgentConnections implements AutoCloseable {
 
-    private final Map<AgentConnection, MessageAssembler> open = new ConcurrentHashMap<>();
+    private final Map<AgentConnection, Open> open = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, AtomicInteger> perDevice = new ConcurrentHashMap<>();
     private final ScheduledExecutorService sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "tandem-idle-sweeper");
@@ -43,9 +43,9 @@ public final class AgentConnections implements AutoCloseable {
         long now = clock.millis();
         long idle = limits.idleTimeout().toMillis();
         long fragments = limits.fragmentTimeout().toMillis();
-        open.forEach((connection, assembler) -> {
+        open.forEach((connection, held) -> {
             connection.sweepIdle();
-            long started = assembler.startedAt();
+            long started = held.assembler().startedAt();
             if (started >= 0 && now - started > fragments) {
                 connection.closeWith(ConnectionPolicy.MESSAGE_INCOMPLETE.closeCode(), "a fragmented message stayed"
                         + " unfinished for more than " + limits.fragmentTimeout().toSeconds() + " s");
@@ -59,24 +59,62 @@ public final class AgentConnections implements AutoCloseable {
     }
 
     /**
-     * Takes a connection of its device, or returns why not (null when taken): a device has at most
-     * {@code perDevice} connections open.
+     * One of a device's connection slots, taken at the handshake so that a device over its limit is
+     * refused before the upgrade. Released once, by whichever comes first: the connection's end, or
+     * an upgrade that never reached the handler.
      */
-    String tryAdd(AgentConnection connection, MessageAssembler assembler) {
-        AtomicInteger mine = perDevice.computeIfAbsent(connection.agent(), a -> new AtomicInteger());
+    final class Slot {
+        private final String device;
+        private final java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+
+        private Slot(String device) {
+            this.device = device;
+        }
+
+        String device() {
+            return device;
+        }
+
+        void release() {
+            if (released.compareAndSet(false, true)) {
+                perDevice.get(device).decrementAndGet();
+            }
+        }
+    }
+
+    /** A connection slot of {@code device}, or null when it has {@code perDevice} connections open already. */
+    Slot tryReserve(String device) {
+        AtomicInteger mine = perDevice.computeIfAbsent(device, a -> new AtomicInteger());
         if (mine.incrementAndGet() > limits.perDevice()) {
             mine.decrementAndGet();
-            return "device " + connection.agent() + " has " + limits.perDevice() + " connections open, its limit";
+            return null;
         }
-        open.put(connection, assembler);
+        return new Slot(device);
+    }
+
+    /** Why {@code device} was refused a connection. */
+    String refusal(String device) {
+        return "device " + device + " has " + limits.perDevice() + " connections open, its limit";
+    }
+
+    /** Serves a connection in the slot its handshake reserved. */
+    void add(AgentConnection connection, MessageAssembler assembler, Slot slot) {
+        if (!slot.device().equals(connection.agent())) {
+            throw new IllegalArgumentException("the slot of " + slot.device() + " cannot hold a connection of "
+                    + connection.agent());
+        }
+        open.put(connection, new Open(assembler, slot));
         connection.sendLoad(load.get());
-        return null;
     }
 
     void remove(AgentConnection connection) {
-        if (open.remove(connection) != null) {
-            perDevice.get(connection.agent()).decrementAndGet();
+        Open removed = open.remove(connection);
+        if (removed != null) {
+            removed.slot().release();
         }
+    }
+
+    private record Open(MessageAssembler assembler, Slot slot) {
     }
 
     public int count() {

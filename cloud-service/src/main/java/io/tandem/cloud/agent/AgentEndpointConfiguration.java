@@ -96,9 +96,10 @@ public class AgentEndpointConfiguration {
 
     /** Reactor Netty's default cap is 64 KiB per frame; a prefill's activations need far more. */
     @Bean
-    WebSocketHandlerAdapter webSocketHandlerAdapter(AgentEndpointProperties endpoint) {
+    WebSocketHandlerAdapter webSocketHandlerAdapter(AgentEndpointProperties endpoint, AgentConnections connections,
+                                                    CloudMetrics metrics) {
         WebSocketService service = new HandshakeWebSocketService(new RawFrameUpgradeStrategy(
-                () -> WebsocketServerSpec.builder().maxFramePayloadLength(endpoint.maxFrameBytes())));
+                () -> WebsocketServerSpec.builder().maxFramePayloadLength(endpoint.maxFrameBytes()), connections, metrics));
         return new WebSocketHandlerAdapter(service);
     }
 }

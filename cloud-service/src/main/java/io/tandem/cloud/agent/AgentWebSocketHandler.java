@@ -92,11 +92,11 @@ public final class AgentWebSocketHandler implements WebSocketHandler {
             }
         });
         self[0] = connection;
-        String refusal = connections.tryAdd(connection, assembler);
-        if (refusal != null) {
-            context.metrics().connectionClosed(ConnectionPolicy.TOO_MANY_CONNECTIONS.closeCode());
-            return ws.close(new CloseStatus(ConnectionPolicy.TOO_MANY_CONNECTIONS.closeCode(), shorten(refusal)));
+        AgentConnections.Slot slot = raw.slot();
+        if (slot == null) {
+            return ws.close(new CloseStatus(CLOSE_TOKEN_EXPIRED, "no authenticated agent"));
         }
+        connections.add(connection, assembler, slot);
 
         Mono<Void> input = in.receiveFrames()
                 .doOnNext(frame -> receive(connection, assembler, frame))
@@ -110,6 +110,7 @@ public final class AgentWebSocketHandler implements WebSocketHandler {
         return Mono.firstWithSignal(Mono.when(input, output), expiry.then(Mono.never()))
                 .doFinally(signal -> {
                     connections.remove(connection);
+                    slot.release();
                     connection.onDisconnect();
                     synchronized (assembler) {
                         assembler.release();

@@ -2,13 +2,13 @@ package io.tandem.cloud.agent;
 
 /**
  * Why the cloud closes a connection that broke no frame rule but a limit: each with its WebSocket
- * close code, defined here and nowhere else (frame errors have theirs in {@code WireError}).
+ * close code, defined here and nowhere else (frame errors have theirs in {@code WireError}). A device
+ * over its connection limit is refused before the upgrade instead, with HTTP 429
+ * ({@code RawFrameUpgradeStrategy}); 4101, which earlier builds sent for it, stays unused.
  */
 public enum ConnectionPolicy {
     /** The agent does not read: its outbound queue is full. */
     OUTBOUND_FULL(4100),
-    /** The device already has its maximum of connections open. */
-    TOO_MANY_CONNECTIONS(4101),
     /** No frame from the agent and no session for the connection idle timeout. */
     IDLE(4102),
     /** A fragmented message was not finished within the fragment timeout. */

@@ -109,7 +109,7 @@ final class AgentSession {
             if (!ended) {
                 context.metrics().leaseExpired();
             }
-            fail(SessionError.IDLE_TIMEOUT, "the session reached its maximum lifetime of "
+            fail(SessionError.LEASE_EXPIRED, "the session reached its maximum lifetime of "
                 + context.maxLifetime().toSeconds() + " s; its state was freed (open a new one to go on)");
         });
     }

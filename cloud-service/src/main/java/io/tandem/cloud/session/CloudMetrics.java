@@ -101,6 +101,11 @@ public final class CloudMetrics {
         registry.counter("tandem.cloud.steps.refused").increment();
     }
 
+    /** A handshake refused before the upgrade, e.g. {@code too-many-connections}. */
+    public void connectionRefused(String reason) {
+        registry.counter("tandem.cloud.connections.refused", "reason", reason).increment();
+    }
+
     public void connectionClosed(int code) {
         registry.counter("tandem.cloud.connections.closed", "code", Integer.toString(code)).increment();
     }

@@ -23,7 +23,12 @@ public enum SessionError {
     /** The step failed inside the cloud. */
     INTERNAL(8),
     /** The cloud is shutting down. */
-    SHUTTING_DOWN(9);
+    SHUTTING_DOWN(9),
+    /**
+     * The session reached its maximum lifetime (its lease) however busy it was; its state was freed
+     * and the agent may open a new one. Builds from before this code read it as INTERNAL.
+     */
+    LEASE_EXPIRED(10);
 
     private final int code;
 
