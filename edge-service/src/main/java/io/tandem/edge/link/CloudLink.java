@@ -160,8 +160,11 @@ public final class CloudLink implements AutoCloseable {
             return fresh;
         } catch (LinkException e) {
             lastError = e.getMessage();
-            nextAttempt = clock.instant().plus(backoff);
-            log.warn("cloud link down: {}; retrying in {} ms", e.getMessage(), backoff.toMillis());
+            // a cloud that says when to come back is believed, up to the longest backoff
+            Duration wait = e.retryAfter().map(asked -> asked.compareTo(backoffMax) > 0 ? backoffMax : asked)
+                    .filter(asked -> asked.compareTo(backoff) > 0).orElse(backoff);
+            nextAttempt = clock.instant().plus(wait);
+            log.warn("cloud link down: {}; retrying in {} ms", e.getMessage(), wait.toMillis());
             backoff = backoff.multipliedBy(2).compareTo(backoffMax) > 0 ? backoffMax : backoff.multipliedBy(2);
             throw e;
         }

@@ -83,7 +83,15 @@ final class LinkConnection {
             link.dispose();
             Throwable cause = e.getCause();
             if (cause instanceof WebSocketClientHandshakeException h && h.response() != null) {
-                throw new LinkException("the cloud refused the handshake with HTTP " + h.response().status().code()
+                int status = h.response().status().code();
+                if (status == 429 || status == 503) {
+                    Duration retryAfter = retryAfter(h.response().headers().get("Retry-After"));
+                    throw new LinkException("the cloud refused the handshake with HTTP " + status
+                            + (status == 429 ? " (this device has its maximum of connections open)" : " (unavailable)")
+                            + (retryAfter == null ? "" : "; it asks to retry after " + retryAfter.toSeconds() + " s"),
+                            cause, retryAfter);
+                }
+                throw new LinkException("the cloud refused the handshake with HTTP " + status
                         + " (check the agent's token: issuer, audience, scope)", cause);
             }
             throw new LinkException("cannot reach the cloud at " + url + ": " + cause.getMessage(), cause);
@@ -95,6 +103,14 @@ final class LinkConnection {
             link.dispose();
             throw new LinkException("interrupted while connecting to the cloud", e);
         }
+    }
+
+    /** A Retry-After in seconds (the form the cloud sends); null when absent or not a number of seconds. */
+    static Duration retryAfter(String header) {
+        if (header == null || !header.trim().matches("\\d{1,9}")) {
+            return null;
+        }
+        return Duration.ofSeconds(Long.parseLong(header.trim()));
     }
 
     boolean isOpen() {
