@@ -171,6 +171,10 @@ final class AgentTestClient implements AutoCloseable {
         return received.poll(wait.toMillis(), TimeUnit.MILLISECONDS) == null;
     }
 
+    boolean isClosed() {
+        return closed.isDone();
+    }
+
     WebSocketCloseStatus awaitClose(Duration timeout) {
         try {
             return closed.get(timeout.toMillis(), TimeUnit.MILLISECONDS);

@@ -263,7 +263,8 @@ public final class LinkBenchmark {
                             Devices.issuerArgument(o.logDir())), o.logDir(), jvm);
             running.add(issuer);
             List<String> cloudArgs = new ArrayList<>(List.of("--tandem.cloud.security.issuer=" + issuerUrl,
-                    "--tandem.cloud.security.jwk-set-uri=" + issuerUrl + "/oauth2/jwks"));
+                    "--tandem.cloud.security.jwk-set-uri=" + issuerUrl + "/oauth2/jwks",
+                    "--tandem.cloud.security.revocation-list-uri=" + issuerUrl + "/devices/revoked"));
             if (model != null) {
                 cloudArgs.add("--tandem.cloud.pool.embedded=false");
                 cloudArgs.add("--tandem.cloud.pool.models[0].path=" + model);

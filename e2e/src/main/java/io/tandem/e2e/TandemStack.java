@@ -82,6 +82,7 @@ public final class TandemStack implements AutoCloseable {
                             Devices.issuerArgument(logDir)), logDir);
             List<String> c = new ArrayList<>(List.of("--tandem.cloud.security.issuer=" + issuerUrl,
                     "--tandem.cloud.security.jwk-set-uri=" + issuerUrl + "/oauth2/jwks",
+                    "--tandem.cloud.security.revocation-list-uri=" + issuerUrl + "/devices/revoked",
                     "--tandem.cloud.kserve.port=" + ServiceProcess.freePort()));
             c.addAll(cloudArgs);
             cloud = ServiceProcess.start("cloud-service", "cloud", cloudPort, c, logDir);

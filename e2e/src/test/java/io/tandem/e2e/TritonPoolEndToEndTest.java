@@ -39,7 +39,8 @@ class TritonPoolEndToEndTest {
         String issuerUrl = "http://127.0.0.1:" + issuerPort;
         grpcPort = ServiceProcess.freePort();
         List<String> trust = List.of("--tandem.cloud.security.issuer=" + issuerUrl,
-                "--tandem.cloud.security.jwk-set-uri=" + issuerUrl + "/oauth2/jwks");
+                "--tandem.cloud.security.jwk-set-uri=" + issuerUrl + "/oauth2/jwks",
+                "--tandem.cloud.security.revocation-list-uri=" + issuerUrl + "/devices/revoked");
         issuer = ServiceProcess.start("issuer", "issuer", issuerPort,
                 List.of("--spring.security.oauth2.authorizationserver.issuer=" + issuerUrl, Devices.issuerArgument(logs)), logs);
         List<String> pool = new ArrayList<>(trust);

@@ -68,7 +68,8 @@ class SecurityConfiguration {
     @Bean
     @Order(Ordered.HIGHEST_PRECEDENCE + 1)
     SecurityFilterChain everythingElseChain(HttpSecurity http) {
-        // Nothing but the health and prometheus endpoints is mapped here (see application.yml),
+        // Nothing but the health and prometheus endpoints and the public revocation list
+        // (GET /devices/revoked) is mapped here (see application.yml),
         // so letting requests through yields a plain 404 for unknown paths. A client probing
         // /.well-known/openid-configuration then reads "not OIDC" and falls back to the OAuth
         // metadata, where a 403 would suggest missing credentials. No sessions or forms either,

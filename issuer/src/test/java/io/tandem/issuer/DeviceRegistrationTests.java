@@ -72,7 +72,13 @@ class DeviceRegistrationTests {
         // one device's secret is not another's
         assertThat(issuer.token("kiosk-2", kiosk1, "tandem.agent").getStatusCode()).isEqualTo(HttpStatus.UNAUTHORIZED);
 
+        ResponseEntity<String> noneRevoked = issuer.get("/devices/revoked");
+        assertThat(IssuerClient.json(noneRevoked)).containsEntry("revoked", List.of());
         device("revoke", "kiosk-1");
+        // the revocation list is public, like the JWKS: the cloud reads it without credentials
+        ResponseEntity<String> revokedList = issuer.get("/devices/revoked");
+        assertThat(revokedList.getHeaders().getContentType().toString()).startsWith("application/json");
+        assertThat(IssuerClient.json(revokedList)).containsEntry("revoked", List.of("kiosk-1"));
         ResponseEntity<String> revoked = issuer.token("kiosk-1", kiosk1, "tandem.agent");
         assertThat(revoked.getStatusCode()).isEqualTo(HttpStatus.UNAUTHORIZED);
         assertThat(IssuerClient.json(revoked)).containsEntry("error", "invalid_client");

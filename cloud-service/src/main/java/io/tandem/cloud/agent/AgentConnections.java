@@ -117,6 +117,11 @@ public final class AgentConnections implements AutoCloseable {
     private record Open(MessageAssembler assembler, Slot slot) {
     }
 
+    /** Closes every connection of {@code device}, e.g. when it was revoked. */
+    public void closeDevice(String device, int code, String reason) {
+        open.keySet().stream().filter(c -> c.agent().equals(device)).forEach(c -> c.closeWith(code, reason));
+    }
+
     public int count() {
         return open.size();
     }

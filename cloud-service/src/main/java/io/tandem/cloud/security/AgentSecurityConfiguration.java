@@ -73,7 +73,7 @@ public class AgentSecurityConfiguration {
 
     /** Checks signature, issuer, audience and expiry; the scope is checked by the filter chain. */
     @Bean
-    ReactiveJwtDecoder agentJwtDecoder(AgentSecurityProperties security, Clock clock) {
+    ReactiveJwtDecoder agentJwtDecoder(AgentSecurityProperties security, Clock clock, RevokedDevices revoked) {
         NimbusReactiveJwtDecoder decoder = security.jwkSetUri() != null
                 ? NimbusReactiveJwtDecoder.withJwkSetUri(security.jwkSetUri().toString()).build()
                 : NimbusReactiveJwtDecoder.withPublicKey(readPublicKey(security)).build();
@@ -83,12 +83,28 @@ public class AgentSecurityConfiguration {
                 new JwtTimestampValidator(security.clockSkew()),
                 new TokenLifetimeValidator(security.maxTokenLifetime(), clock),
                 new JwtIssuerValidator(security.issuer()),
-                audience));
+                audience,
+                revoked));
         if (security.jtiReplayProtection()) {
             validators.add(new JtiReplayValidator(clock)); // last: only a token valid otherwise is remembered
         }
         decoder.setJwtValidator(new DelegatingOAuth2TokenValidator<>(validators));
         return decoder;
+    }
+
+    @Bean
+    RevokedDevices revokedDevices() {
+        return new RevokedDevices();
+    }
+
+    /** Reads the issuer's revocation list when one is configured; a newly revoked device's connections close at once. */
+    @Bean(destroyMethod = "close")
+    @org.springframework.boot.autoconfigure.condition.ConditionalOnProperty("tandem.cloud.security.revocation-list-uri")
+    RevocationListPoller revocationListPoller(AgentSecurityProperties security, RevokedDevices revoked,
+                                              io.tandem.cloud.agent.AgentConnections connections, CloudMetrics metrics) {
+        return new RevocationListPoller(security.revocationListUri(), security.revocationPollInterval(), revoked,
+                device -> connections.closeDevice(device, io.tandem.cloud.agent.AgentWebSocketHandler.CLOSE_TOKEN_EXPIRED,
+                        "device " + device + " was revoked"), metrics);
     }
 
     private static RSAPublicKey readPublicKey(AgentSecurityProperties security) {

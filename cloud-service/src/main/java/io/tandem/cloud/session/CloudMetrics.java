@@ -101,6 +101,11 @@ public final class CloudMetrics {
         registry.counter("tandem.cloud.steps.refused").increment();
     }
 
+    /** A read of the issuer's revocation list failed. */
+    public void revocationListFailed() {
+        registry.counter("tandem.cloud.revocation.list.failures").increment();
+    }
+
     /** A handshake refused before the upgrade, e.g. {@code too-many-connections}. */
     public void connectionRefused(String reason) {
         registry.counter("tandem.cloud.connections.refused", "reason", reason).increment();

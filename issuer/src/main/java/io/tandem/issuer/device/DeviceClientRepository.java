@@ -69,6 +69,13 @@ public final class DeviceClientRepository implements RegisteredClientRepository 
         return device != null ? device : configured == null ? null : configured.findByClientId(clientId);
     }
 
+    /** The ids of revoked devices, sorted: what resource servers need to drop connections opened with older tokens. */
+    public java.util.List<String> revokedDevices() {
+        refresh();
+        return snapshot.devices().values().stream().filter(d -> d.state() == DeviceRegistry.State.REVOKED)
+                .map(DeviceRegistry.Device::id).sorted().toList();
+    }
+
     private RegisteredClient device(String id) {
         refresh();
         DeviceRegistry.Device device = snapshot.devices().get(id);
