@@ -167,12 +167,8 @@ public final class GgufFile implements AutoCloseable {
      * ({@code rowCount * dims[0]} values). Reads the map in windows, so it works for tensors of any size.
      */
     public void dequantizeRows(GgufTensorInfo tensor, long firstRow, int rowCount, float[] dst, int dstOffset) {
-        own(tensor);
+        requireReadable(tensor);
         GgmlType type = tensor.type();
-        if (!type.canDequantize()) {
-            throw new GgufException(Problem.UNSUPPORTED, source(), "tensor '" + tensor.name() + "' has type " + type
-                    + ", which this reader cannot dequantize (it reads F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K)");
-        }
         long rows = tensor.rowCount();
         if (firstRow < 0 || rowCount < 0 || firstRow > rows || rowCount > rows - firstRow) {
             throw new IndexOutOfBoundsException("rows [" + firstRow + ", " + firstRow + " + " + rowCount + ") of tensor '"
@@ -198,6 +194,15 @@ public final class GgufFile implements AutoCloseable {
             GgmlQuants.dequantize(type, window, 0, dst, out, count);
             out += count;
             done += n;
+        }
+    }
+
+    /** Fails, naming the tensor, unless its type is one this reader dequantizes. */
+    public void requireReadable(GgufTensorInfo tensor) {
+        own(tensor);
+        if (!tensor.type().canDequantize()) {
+            throw new GgufException(Problem.UNSUPPORTED, source(), "tensor '" + tensor.name() + "' has type " + tensor.type()
+                    + ", which this reader cannot dequantize (it reads F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K)");
         }
     }
 

@@ -71,14 +71,22 @@ public final class GgufModelLoader {
                             String sourceFormat, String sha256) {
     }
 
-    /** Reads the whole model. */
+    /**
+     * Reads the model's metadata, tokenizer and tensor table; the weights stay in the memory-mapped file
+     * and are read (dequantized, or as their stored blocks) one tensor at a time when a graph is built, so
+     * loading costs no heap for them. The file stays open (mapped) for as long as the weights are in use.
+     */
     public static GgufModel load(Path path) throws IOException {
-        try (GgufFile file = GgufFile.open(path)) {
+        GgufFile file = GgufFile.open(path);
+        try {
             GgufTokenizer tokenizer = GgufTokenizer.fromMetadata(file.metadata());
             Loader loader = new Loader(file, config(file));
             LlamaWeights weights = loader.weights();
-            return new GgufModel(weights, new WeightSource(loader.storedTypes, loader.exactBlocks), tokenizer,
-                    sourceFormat(file), sha256(path));
+            return new GgufModel(weights, new WeightSource(loader.storedTypes,
+                    WeightSource.storedBlocks(loader.exactBlocks)), tokenizer, sourceFormat(file), sha256(path));
+        } catch (IOException | RuntimeException e) {
+            file.close();
+            throw e;
         }
     }
 
@@ -192,7 +200,7 @@ public final class GgufModelLoader {
         private final String source;
         private final Set<String> used = new LinkedHashSet<>();
         final Map<String, String> storedTypes = new LinkedHashMap<>();
-        final Map<String, BlockQuantized> exactBlocks = new LinkedHashMap<>();
+        final Map<String, WeightSource.Stored> exactBlocks = new LinkedHashMap<>();
 
         Loader(GgufFile file, LlamaConfig config) {
             this.file = file;
@@ -244,8 +252,8 @@ public final class GgufModelLoader {
 
         /** A 1-D tensor of {@code size} values. */
         private Matrix vector(String tensorName, String name, int size) {
-            float[] values = read(tensorName, name, new long[] {size});
-            return Matrix.vector(name, values);
+            GgufTensorInfo tensor = read(tensorName, name, new long[] {size});
+            return Matrix.lazy(name, 1, size, () -> file.dequantize(tensor));
         }
 
         /**
@@ -253,23 +261,26 @@ public final class GgufModelLoader {
          * the graph may quantize it, so Q4_0/Q8_0 blocks are kept for an exact int4/int8 graph.
          */
         private Matrix matrix(String tensorName, String name, int rows, int cols, boolean projection) {
-            float[] values = read(tensorName, name, new long[] {cols, rows});
-            GgufTensorInfo tensor = file.tensor(tensorName);
+            GgufTensorInfo tensor = read(tensorName, name, new long[] {cols, rows});
             if (projection) {
-                BlockQuantized blocks = switch (tensor.type()) {
-                    case Q4_0 -> storedBlocks(tensor, rows, cols, WeightPrecision.INT4);
-                    case Q8_0 -> storedBlocks(tensor, rows, cols, WeightPrecision.INT8);
+                WeightPrecision stored = switch (tensor.type()) {
+                    case Q4_0 -> WeightPrecision.INT4;
+                    case Q8_0 -> WeightPrecision.INT8;
                     default -> null;
                 };
-                if (blocks != null) {
-                    exactBlocks.put(name, blocks);
+                if (stored != null) {
+                    exactBlocks.put(name, new WeightSource.Stored(stored, rows, cols,
+                            () -> storedBlocks(tensor, rows, cols, stored)));
                 }
             }
-            return new Matrix(name, rows, cols, values);
+            return Matrix.lazy(name, rows, cols, () -> file.dequantize(tensor));
         }
 
-        /** The tensor's values, after checking its shape; notes its stored type under our {@code name}. */
-        private float[] read(String tensorName, String name, long[] expectedDims) {
+        /**
+         * The tensor, after checking its shape and that its type can be read (so that a file Tandem cannot
+         * run is refused at load, not at the first graph build); notes its stored type under our {@code name}.
+         */
+        private GgufTensorInfo read(String tensorName, String name, long[] expectedDims) {
             GgufTensorInfo tensor = file.tensor(tensorName);
             if (!Arrays.equals(tensor.dims(), expectedDims)) {
                 throw new GgufException(Problem.MALFORMED, source, "tensor '" + tensorName + "' has shape "
@@ -278,7 +289,8 @@ public final class GgufModelLoader {
             }
             used.add(tensorName);
             storedTypes.put(name, tensor.type().name());
-            return file.dequantize(tensor);
+            file.requireReadable(tensor);
+            return tensor;
         }
 
         /**
