@@ -1,0 +1,270 @@
+package io.tandem.model.engine;
+
+import io.tandem.model.FileDigest;
+import io.tandem.model.manifest.ModelManifest;
+import io.tandem.model.onnx.DecoderGraphBuilder;
+import io.tandem.model.onnx.ExternalData;
+import io.tandem.model.onnx.GraphSpec;
+import io.tandem.model.onnx.GraphVersion;
+import io.tandem.model.onnx.OnnxModel;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.SerializationFeature;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Where built graphs go on their way to ONNX Runtime: each graph is built straight into a file (its large
+ * weights written as they are made, so the heap holds one weight at a time), then opened from there.
+ *
+ * <p>{@link #temporary()} builds into a temporary folder removed once the session is open. {@link #cached}
+ * keeps each graph in a folder of the cache directory named by a key over everything that decides the
+ * graph: the model file's sha256 and name, the builder version, and the graph's spec (layers, precision,
+ * flavour, activations, logits, exit head, batched). The next start with the same key opens the graph
+ * without building it. An entry is written under a hidden name and renamed into place when complete, and
+ * lists each of its files with size and sha256; an entry that is incomplete, altered or does not match its
+ * key is logged, deleted and rebuilt, never used.
+ */
+public final class GraphStore {
+
+    private static final Logger log = LoggerFactory.getLogger(GraphStore.class);
+
+    public static final String MODEL_FILE = "model.onnx";
+    public static final String DATA_FILE = MODEL_FILE + ".data";
+    public static final String MANIFEST_FILE = "manifest.json";
+    public static final String INDEX_FILE = "tandem-graph.json";
+    private static final JsonMapper JSON = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build();
+
+    private final Path cacheDirectory;
+    private volatile int builds;
+
+    private GraphStore(Path cacheDirectory) {
+        this.cacheDirectory = cacheDirectory;
+    }
+
+    /** Graphs built into temporary files, removed once opened. */
+    public static GraphStore temporary() {
+        return new GraphStore(null);
+    }
+
+    /** Graphs kept in {@code directory} (created if missing) and reused while they match. */
+    public static GraphStore cached(Path directory) {
+        if (directory == null) {
+            throw new IllegalArgumentException("a cache directory must be given");
+        }
+        return new GraphStore(directory.toAbsolutePath().normalize());
+    }
+
+    /**
+     * The usual cache directory: {@code $XDG_CACHE_HOME/tandem/graphs}, else {@code ~/.cache/tandem/graphs}.
+     */
+    public static Path defaultDirectory() {
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
+        return base.resolve("tandem").resolve("graphs");
+    }
+
+    /** The cache directory, or null for temporary graphs. */
+    public Path cacheDirectory() {
+        return cacheDirectory;
+    }
+
+    /** How many graphs this store has built (cache hits build nothing). */
+    public int builds() {
+        return builds;
+    }
+
+    /**
+     * A graph ready for ONNX Runtime: its file (with its external data beside it) and manifest. Close it once
+     * the session is open: a temporary graph's files are removed then; a cached one stays.
+     */
+    public record Stored(Path modelFile, ModelManifest manifest, boolean temporary) implements AutoCloseable {
+        @Override
+        public void close() {
+            if (temporary) {
+                deleteQuietly(modelFile.getParent());
+            }
+        }
+    }
+
+    /** The graph of {@code spec} (batched or not) for {@code model}: from the cache when it holds it intact. */
+    public Stored graph(LoadedModel model, GraphSpec spec, boolean batched) {
+        try {
+            if (cacheDirectory == null) {
+                Path dir = Files.createTempDirectory("tandem-graph");
+                try {
+                    ModelManifest manifest = build(model, spec, batched, dir).manifest();
+                    return new Stored(dir.resolve(MODEL_FILE), manifest, true);
+                } catch (IOException | RuntimeException | Error e) {
+                    deleteQuietly(dir);
+                    throw e;
+                }
+            }
+            return cachedGraph(model, spec, batched);
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not store the graph of layers " + spec.firstLayer() + ".."
+                    + spec.endLayer() + (cacheDirectory == null ? "" : " in " + cacheDirectory) + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Everything that decides the graph, in words: the entry records it and must match it exactly. */
+    static String keyText(LoadedModel model, GraphSpec spec, boolean batched) {
+        return "model=" + model.name() + ";sha256=" + model.sourceSha256() + ";format=" + model.sourceFormat()
+                + ";builder=" + GraphVersion.BUILDER_VERSION + ";onnx-opset=" + OnnxModel.ONNX_OPSET
+                + ";layers=" + spec.firstLayer() + ".." + spec.endLayer() + ";precision=" + spec.precision().label()
+                + ";flavour=" + spec.flavour().label() + ";activations=" + spec.activations().label()
+                + ";all-position-logits=" + spec.allPositionLogits() + ";exit-head=" + spec.exitHead()
+                + ";batched=" + batched;
+    }
+
+    /** The entry's folder name: readable parts, then a hash of the whole key. */
+    static String folderName(LoadedModel model, GraphSpec spec, boolean batched) {
+        String hash = HexFormat.of().formatHex(FileDigest.newSha256()
+                .digest(keyText(model, spec, batched).getBytes(StandardCharsets.UTF_8))).substring(0, 24);
+        String name = model.name().replaceAll("[^A-Za-z0-9._-]", "_");
+        return (name.length() > 40 ? name.substring(0, 40) : name) + "-" + spec.precision().label() + "-"
+                + spec.firstLayer() + "-" + spec.endLayer() + (batched ? "-batched" : "") + "-" + hash;
+    }
+
+    /** What an entry records about itself; files relative to the entry, in the order written. */
+    record EntryIndex(String key, String graphSha256, List<EntryFile> files) {
+    }
+
+    record EntryFile(String path, long bytes, String sha256) {
+    }
+
+    private Stored cachedGraph(LoadedModel model, GraphSpec spec, boolean batched) throws IOException {
+        Files.createDirectories(cacheDirectory);
+        String key = keyText(model, spec, batched);
+        Path entry = cacheDirectory.resolve(folderName(model, spec, batched));
+        if (Files.exists(entry)) {
+            try {
+                return new Stored(entry.resolve(MODEL_FILE), verify(entry, key), false);
+            } catch (IOException | RuntimeException e) {
+                log.warn("graph cache entry {} is unusable ({}); deleting it and building the graph again", entry,
+                        e.getMessage());
+                deleteQuietly(entry);
+            }
+        }
+        Path staging = Files.createTempDirectory(cacheDirectory, "." + entry.getFileName() + ".partial-");
+        try {
+            Built built = build(model, spec, batched, staging);
+            List<EntryFile> files = new ArrayList<>();
+            files.add(new EntryFile(DATA_FILE, Files.size(staging.resolve(DATA_FILE)), built.dataSha256()));
+            for (String name : List.of(MODEL_FILE, MANIFEST_FILE)) {
+                Path file = staging.resolve(name);
+                files.add(new EntryFile(name, Files.size(file), FileDigest.sha256Hex(file)));
+            }
+            EntryIndex index = new EntryIndex(key, built.manifest().graphSha256(), files);
+            // the index goes last: an entry without it is recognisably incomplete
+            Files.writeString(staging.resolve(INDEX_FILE), JSON.writeValueAsString(index));
+            try {
+                Files.move(staging, entry, StandardCopyOption.ATOMIC_MOVE);
+            } catch (FileAlreadyExistsException | DirectoryNotEmptyException | AtomicMoveNotSupportedException e) {
+                // another process finished the same entry first: use theirs if it is sound, else ours
+                deleteQuietly(staging);
+                return new Stored(entry.resolve(MODEL_FILE), verify(entry, key), false);
+            }
+            return new Stored(entry.resolve(MODEL_FILE), built.manifest(), false);
+        } catch (IOException | RuntimeException | Error e) {
+            deleteQuietly(staging);
+            throw e;
+        }
+    }
+
+    /** The entry's manifest, once every file it lists is as written and it was built for {@code key}. */
+    static ModelManifest verify(Path entry, String key) throws IOException {
+        Path indexFile = entry.resolve(INDEX_FILE);
+        if (!Files.isRegularFile(indexFile)) {
+            throw new IOException(INDEX_FILE + " is missing");
+        }
+        EntryIndex index;
+        try {
+            index = JSON.readValue(Files.readString(indexFile), EntryIndex.class);
+        } catch (JacksonException e) {
+            throw new IOException(indexFile + " is not a graph cache index: " + e.getOriginalMessage());
+        }
+        if (!key.equals(index.key())) {
+            throw new IOException("it was built for " + index.key() + ", not " + key);
+        }
+        List<String> names = index.files() == null ? List.of() : index.files().stream().map(EntryFile::path).toList();
+        if (!names.containsAll(List.of(MODEL_FILE, DATA_FILE, MANIFEST_FILE))) {
+            throw new IOException(INDEX_FILE + " lists " + names + ", not the graph, its data and its manifest");
+        }
+        for (EntryFile expected : index.files()) {
+            Path file = entry.resolve(expected.path()).normalize();
+            if (!file.getParent().equals(entry) || !Files.isRegularFile(file)) {
+                throw new IOException(file + " is missing");
+            }
+            long size = Files.size(file);
+            if (size != expected.bytes()) {
+                throw new IOException(file + " has " + size + " bytes, " + expected.bytes() + " were written");
+            }
+            String sha256 = FileDigest.sha256Hex(file);
+            if (!sha256.equals(expected.sha256())) {
+                throw new IOException(file + " has sha256 " + sha256 + ", " + expected.sha256() + " was written");
+            }
+        }
+        ModelManifest manifest = ModelManifest.read(entry.resolve(MANIFEST_FILE));
+        if (!manifest.graphSha256().equals(index.graphSha256())) {
+            throw new IOException(MANIFEST_FILE + " names graph " + manifest.graphSha256() + ", the index "
+                    + index.graphSha256());
+        }
+        return manifest;
+    }
+
+    private record Built(ModelManifest manifest, String dataSha256) {
+    }
+
+    /** Builds into {@code dir}: model.onnx, model.onnx.data and manifest.json. */
+    private Built build(LoadedModel model, GraphSpec spec, boolean batched, Path dir) throws IOException {
+        builds++;
+        long start = System.nanoTime();
+        try (ExternalData data = ExternalData.create(dir.resolve(DATA_FILE))) {
+            OnnxModel graph = batched
+                    ? DecoderGraphBuilder.buildBatched(model.weights(), spec, model.weightSource(), data)
+                    : DecoderGraphBuilder.build(model.weights(), spec, model.weightSource(), data);
+            graph.write(dir.resolve(MODEL_FILE));
+            ModelManifest manifest = Engine.manifest(model, spec, graph);
+            Files.writeString(dir.resolve(MANIFEST_FILE), manifest.toJson());
+            log.debug("built the graph of layers {}..{} ({}{}) of {} in {} ms", spec.firstLayer(), spec.endLayer(),
+                    spec.precision().label(), batched ? ", batched" : "", model.name(),
+                    (System.nanoTime() - start) / 1_000_000);
+            return new Built(manifest, data.sha256());
+        }
+    }
+
+    static void deleteQuietly(Path dir) {
+        if (dir == null || !Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            log.warn("could not delete {}: {}", dir, e.getMessage());
+        }
+    }
+
+    @Override
+    public String toString() {
+        return cacheDirectory == null ? "GraphStore[temporary]" : "GraphStore[" + cacheDirectory + "]";
+    }
+
+}
