@@ -253,7 +253,7 @@ public final class GgufModelLoader {
         /** A 1-D tensor of {@code size} values. */
         private Matrix vector(String tensorName, String name, int size) {
             GgufTensorInfo tensor = read(tensorName, name, new long[] {size});
-            return Matrix.lazy(name, 1, size, () -> file.dequantize(tensor));
+            return Matrix.lazyRows(name, 1, size, (first, count, dst, offset) -> file.dequantizeRows(tensor, first, count, dst, offset));
         }
 
         /**
@@ -273,7 +273,8 @@ public final class GgufModelLoader {
                             () -> storedBlocks(tensor, rows, cols, stored)));
                 }
             }
-            return Matrix.lazy(name, rows, cols, () -> file.dequantize(tensor));
+            return Matrix.lazyRows(name, rows, cols,
+                    (first, count, dst, offset) -> file.dequantizeRows(tensor, first, count, dst, offset));
         }
 
         /**
@@ -303,10 +304,10 @@ public final class GgufModelLoader {
             byte[] codes = new byte[Math.multiplyExact(rows, cols)];
             float[] scales = new float[rows * blocksPerRow];
             long rowBytes = tensor.rowBytes();
-            int rowsPerWindow = (int) Math.max(1, (64L << 20) / rowBytes);
+            int rowsPerWindow = (int) Math.max(1, (8L << 20) / rowBytes);
             for (int first = 0; first < rows; first += rowsPerWindow) {
                 int n = Math.min(rowsPerWindow, rows - first);
-                ByteBuffer window = file.tensorBytes(tensor, first * rowBytes, (int) (n * rowBytes));
+                ByteBuffer window = file.readTensorBytes(tensor, first * rowBytes, (int) (n * rowBytes));
                 for (int r = 0; r < n; r++) {
                     for (int b = 0; b < blocksPerRow; b++) {
                         int at = (int) (r * rowBytes) + b * tensor.type().typeSize();

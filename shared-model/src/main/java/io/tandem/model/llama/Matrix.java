@@ -20,14 +20,21 @@ public final class Matrix {
     private final int rows;
     private final int cols;
     private final float[] data;
-    private final Supplier<float[]> reader;
+    private final RowReader reader;
     private WeakReference<float[]> recent = new WeakReference<>(null);
 
     public Matrix(String name, int rows, int cols, float[] data) {
         this(name, rows, cols, Objects.requireNonNull(data, "data"), null);
     }
 
-    private Matrix(String name, int rows, int cols, float[] data, Supplier<float[]> reader) {
+    /** Reads rows of a lazy matrix from where it is stored. */
+    @FunctionalInterface
+    public interface RowReader {
+        /** Writes rows {@code [first, first + count)} ({@code count * cols} values) into {@code dst} at {@code offset}. */
+        void read(int first, int count, float[] dst, int offset);
+    }
+
+    private Matrix(String name, int rows, int cols, float[] data, RowReader reader) {
         if (rows <= 0 || cols <= 0) {
             throw new IllegalArgumentException(name + ": shape " + rows + "x" + cols + " must be positive");
         }
@@ -47,7 +54,36 @@ public final class Matrix {
      * {@code rows * cols} values): a tensor read from a mapped file.
      */
     public static Matrix lazy(String name, int rows, int cols, Supplier<float[]> reader) {
+        Objects.requireNonNull(reader, "reader");
+        return new Matrix(name, rows, cols, null, (first, count, dst, offset) -> {
+            float[] all = reader.get();
+            System.arraycopy(all, first * cols, dst, offset, count * cols);
+        });
+    }
+
+    /** A matrix whose rows {@code reader} reads when asked, a range at a time. */
+    public static Matrix lazyRows(String name, int rows, int cols, RowReader reader) {
         return new Matrix(name, rows, cols, null, Objects.requireNonNull(reader, "reader"));
+    }
+
+    /**
+     * Rows {@code [first, first + count)} into {@code dst} at {@code offset}: a lazy matrix reads just those,
+     * so a large weight can be copied somewhere a slice at a time.
+     */
+    public void readRows(int first, int count, float[] dst, int offset) {
+        if (first < 0 || count < 0 || first + count > rows) {
+            throw new IndexOutOfBoundsException(name + ": rows [" + first + ", " + (first + count) + ") of " + rows);
+        }
+        if (data != null) {
+            System.arraycopy(data, first * cols, dst, offset, count * cols);
+            return;
+        }
+        float[] recentValues = recent.get();
+        if (recentValues != null) {
+            System.arraycopy(recentValues, first * cols, dst, offset, count * cols);
+        } else {
+            reader.read(first, count, dst, offset);
+        }
     }
 
     public static Matrix vector(String name, float[] data) {
@@ -82,11 +118,8 @@ public final class Matrix {
         synchronized (this) {
             float[] values = recent.get();
             if (values == null) {
-                values = reader.get();
-                if ((long) rows * cols != values.length) {
-                    throw new IllegalStateException(
-                            name + ": read " + values.length + " values for shape " + rows + "x" + cols);
-                }
+                values = new float[Math.toIntExact((long) rows * cols)];
+                reader.read(0, rows, values, 0);
                 recent = new WeakReference<>(values);
             }
             return values;

@@ -67,12 +67,26 @@ public final class ExternalData implements AutoCloseable {
     /** Appends {@code values} as little-endian floats without a heap copy of them all; returns the offset. */
     long appendFloats(float[] values, java.security.MessageDigest digest) {
         long offset = pad();
+        continueFloats(values, 0, values.length, digest);
+        return offset;
+    }
+
+    /** Starts a weight written in pieces ({@link #continueFloats}); returns its offset. */
+    long begin() {
+        return pad();
+    }
+
+    /** Writes {@code length} values of {@code values} from {@code from} right after what was written last. */
+    void continueFloats(float[] values, int from, int length, java.security.MessageDigest digest) {
+        if (closed) {
+            throw new IllegalStateException(file + " is closed");
+        }
         FloatBuffer floats = chunk.clear().asFloatBuffer();
         try {
-            for (int done = 0; done < values.length; ) {
-                int n = Math.min(CHUNK / Float.BYTES, values.length - done);
+            for (int done = 0; done < length; ) {
+                int n = Math.min(CHUNK / Float.BYTES, length - done);
                 floats.clear();
-                floats.put(values, done, n);
+                floats.put(values, from + done, n);
                 chunk.clear().limit(n * Float.BYTES);
                 digest.update(chunk.duplicate());
                 fileDigest.update(chunk.duplicate());
@@ -84,7 +98,6 @@ public final class ExternalData implements AutoCloseable {
         } catch (IOException e) {
             throw failed(e);
         }
-        return offset;
     }
 
     /** A read-only view of {@code length} bytes at {@code offset}, mapped (not read into the heap). */

@@ -152,6 +152,29 @@ public final class OnnxGraph {
         return initializer(name, FLOAT, dims, b);
     }
 
+    /**
+     * {@code m}'s values as a float initializer. Into external data a large weight goes a slice of rows at a
+     * time, so a lazy matrix is never whole in the heap.
+     */
+    public String floats(String name, long[] dims, io.tandem.model.llama.Matrix m) {
+        long bytes = m.size() * Float.BYTES;
+        if (external == null || bytes < OnnxModel.EXTERNAL_MIN_BYTES || !m.isLazy()) {
+            return floats(name, dims, m.data());
+        }
+        String unique = fresh(name);
+        digestHeader(unique, FLOAT, dims);
+        long offset = external.begin();
+        int rowsPerSlice = Math.max(1, (1 << 20) / m.cols());
+        float[] slice = new float[Math.min(m.rows(), rowsPerSlice) * m.cols()];
+        for (int first = 0; first < m.rows(); first += rowsPerSlice) {
+            int n = Math.min(rowsPerSlice, m.rows() - first);
+            m.readRows(first, n, slice, 0);
+            external.continueFloats(slice, 0, n * m.cols(), weightDigest);
+        }
+        initializers.add(new Initializer(unique, FLOAT, dims.clone(), null, external, offset, bytes));
+        return unique;
+    }
+
     public String longs(String name, long... values) {
         ByteBuffer b = ByteBuffer.allocate(values.length * 8).order(ByteOrder.LITTLE_ENDIAN);
         b.asLongBuffer().put(values);
