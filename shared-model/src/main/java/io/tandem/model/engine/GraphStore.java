@@ -71,6 +71,26 @@ public final class GraphStore {
     }
 
     /**
+     * A cache in {@code directory} when it can be created and written, else (logged) temporary graphs: a
+     * service whose cache folder is read-only still starts, building its graphs as before. Null: temporary.
+     */
+    public static GraphStore cachedIfWritable(Path directory) {
+        if (directory == null) {
+            return temporary();
+        }
+        try {
+            Files.createDirectories(directory);
+            Path probe = Files.createTempFile(directory, ".probe-", ".tmp");
+            Files.delete(probe);
+            return cached(directory);
+        } catch (IOException | RuntimeException e) {
+            log.warn("graph cache directory {} is not writable ({}); graphs are built at every start", directory,
+                    e.toString());
+            return temporary();
+        }
+    }
+
+    /**
      * The usual cache directory: {@code $XDG_CACHE_HOME/tandem/graphs}, else {@code ~/.cache/tandem/graphs}.
      */
     public static Path defaultDirectory() {
@@ -125,11 +145,56 @@ public final class GraphStore {
     /** Everything that decides the graph, in words: the entry records it and must match it exactly. */
     static String keyText(LoadedModel model, GraphSpec spec, boolean batched) {
         return "model=" + model.name() + ";sha256=" + model.sourceSha256() + ";format=" + model.sourceFormat()
-                + ";builder=" + GraphVersion.BUILDER_VERSION + ";onnx-opset=" + OnnxModel.ONNX_OPSET
+                + ";builder=" + GraphVersion.BUILDER_VERSION + ";builder-code=" + BuilderCode.FINGERPRINT
+                + ";onnx-opset=" + OnnxModel.ONNX_OPSET
                 + ";layers=" + spec.firstLayer() + ".." + spec.endLayer() + ";precision=" + spec.precision().label()
                 + ";flavour=" + spec.flavour().label() + ";activations=" + spec.activations().label()
                 + ";all-position-logits=" + spec.allPositionLogits() + ";exit-head=" + spec.exitHead()
                 + ";batched=" + batched;
+    }
+
+    /**
+     * A hash of the compiled code that turns a model file into a graph: a change to the builder that forgot to
+     * bump {@link GraphVersion#BUILDER_VERSION} still misses the cache rather than serving an old graph.
+     */
+    static final class BuilderCode {
+        static final String FINGERPRINT = fingerprint(List.of(
+                io.tandem.model.onnx.DecoderGraphBuilder.class, io.tandem.model.onnx.DecoderOps.class,
+                io.tandem.model.onnx.OnnxGraph.class, OnnxModel.class, io.tandem.model.onnx.ExternalData.class,
+                io.tandem.model.onnx.BlockQuantized.class, io.tandem.model.onnx.WeightSource.class,
+                io.tandem.model.onnx.RotaryTables.class, io.tandem.model.onnx.GraphNames.class,
+                io.tandem.model.onnx.GraphSpec.class, io.tandem.model.onnx.WeightPrecision.class,
+                io.tandem.model.onnx.ActivationPrecision.class, io.tandem.model.onnx.GraphFlavour.class,
+                io.tandem.model.llama.Matrix.class, io.tandem.model.llama.LlamaConfig.class,
+                io.tandem.model.gguf.GgufModelLoader.class, io.tandem.model.gguf.GgmlQuants.class,
+                io.tandem.model.gguf.GgufFile.class, io.tandem.model.checkpoint.Llama2cCheckpointReader.class,
+                ModelManifest.class, GraphStore.class));
+
+        private BuilderCode() {
+        }
+
+        static String fingerprint(List<Class<?>> classes) {
+            java.security.MessageDigest digest = FileDigest.newSha256();
+            java.util.ArrayDeque<Class<?>> todo = new java.util.ArrayDeque<>(classes);
+            java.util.Set<Class<?>> seen = new java.util.HashSet<>();
+            while (!todo.isEmpty()) {
+                Class<?> c = todo.poll();
+                if (!seen.add(c)) {
+                    continue;
+                }
+                todo.addAll(List.of(c.getDeclaredClasses()));
+                String resource = c.getName().substring(c.getName().lastIndexOf('.') + 1) + ".class";
+                try (java.io.InputStream in = c.getResourceAsStream(resource)) {
+                    digest.update(c.getName().getBytes(StandardCharsets.UTF_8));
+                    if (in != null) {
+                        digest.update(in.readAllBytes());
+                    }
+                } catch (IOException e) {
+                    throw new UncheckedIOException("reading " + resource, e);
+                }
+            }
+            return HexFormat.of().formatHex(digest.digest()).substring(0, 16);
+        }
     }
 
     /** The entry's folder name: readable parts, then a hash of the whole key. */
