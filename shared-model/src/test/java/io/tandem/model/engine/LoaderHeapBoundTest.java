@@ -25,10 +25,9 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Loading a model and building its graph holds the weights in the heap one tensor at a time: a model written
+ * Loading a model (GGUF or llama2.c) and building its graph holds the weights in the heap one tensor at a time: a model written
  * for the purpose (64 layers of small tensors, its fp32 weights 7x the heap and the file itself larger than
  * the heap) loads and builds in a JVM whose heap is a fixed multiple of its largest tensor, and generates what
  * a JVM with a large heap generates.
@@ -44,6 +43,7 @@ class LoaderHeapBoundTest {
     @TempDir
     static Path dir;
     static Path file;
+    static Path checkpoint;
     static long largestTensorBytes;
     static long modelFp32Bytes;
 
@@ -63,11 +63,15 @@ class LoaderHeapBoundTest {
         file = dir.resolve("many-layers-q8_0.gguf");
         GgufModelWriter.write(file, "many-layers", weights,
                 GgufModelWriter.llama2cVocabulary(Llama2cTokenizer.embedded()), GgmlType.Q8_0);
+        // a llama2.c fp32 checkpoint of the same weights (its 512-token vocabulary takes the embedded tokenizer)
+        checkpoint = dir.resolve("many-layers.bin");
+        io.tandem.model.checkpoint.Llama2cCheckpointWriter.write(weights, checkpoint);
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"int8", "fp32"})
-    void loadsAndBuildsInAHeapBoundedByTheLargestTensor(String precision) throws Exception {
+    @org.junit.jupiter.params.provider.CsvSource({"gguf,int8", "gguf,fp32", "llama2c,int8"})
+    void loadsAndBuildsInAHeapBoundedByTheLargestTensor(String format, String precision) throws Exception {
+        Path file = format.equals("gguf") ? LoaderHeapBoundTest.file : checkpoint;
         long heap = HEAP_IN_LARGEST_TENSORS * largestTensorBytes;
         assertThat(modelFp32Bytes).as("the model's fp32 weights dwarf the heap").isGreaterThan(6 * heap);
         assertThat(Files.size(file)).as("the file alone exceeds the heap").isGreaterThan(heap);
@@ -75,7 +79,7 @@ class LoaderHeapBoundTest {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-Xmx" + heap / 1024 + "k", "-Xms8m", "-XX:+UseSerialGC",
                 "-cp", System.getProperty("java.class.path"), HeapBoundChild.class.getName(),
-                file.toString(), dir.resolve("cache-" + precision).toString(), precision));
+                file.toString(), dir.resolve("cache-" + format + "-" + precision).toString(), precision));
         if (Runtime.version().feature() >= 23) {
             cmd.add(1, "--sun-misc-unsafe-memory-access=allow");
         }
