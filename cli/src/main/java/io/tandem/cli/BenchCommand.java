@@ -92,8 +92,8 @@ final class BenchCommand implements Callable<Integer> {
         out.println();
         out.println("| model | weights | flavour | threads | build (s) | prefill (tok/s) | decode (tok/s) "
                 + "| RSS decoding (MiB) | peak RSS (MiB) | load peak RSS (MiB) | first token, cold start (s) "
-                + "| first token, cached start (s) |");
-        out.println("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+                + "| first token, cached start (s) | load peak RSS, cached start (MiB) |");
+        out.println("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         out.flush();
 
         List<String> failures = new ArrayList<>();
@@ -125,12 +125,13 @@ final class BenchCommand implements Callable<Integer> {
                     failures.add(config.precision().label() + "/" + config.flavour().label() + "/" + config.threads()
                             + " threads, cached start: " + cached.failure());
                 }
-                out.println(head + String.format(Locale.ROOT, "| %.1f | %.1f | %.1f | %s | %s | %s | %.1f | %s |",
+                String cachedPeak = cached == null || !cached.ok() ? "n/a" : mib(cached.result().loadPeakRssKib());
+                out.println(head + String.format(Locale.ROOT, "| %.1f | %.1f | %.1f | %s | %s | %s | %.1f | %s | %s |",
                         r.buildSeconds(), r.prefillTokensPerSecond(), r.decodeTokensPerSecond(),
                         mib(r.rssDecodingKib()), mib(r.peakRssKib()), mib(r.loadPeakRssKib()), r.firstTokenSeconds(),
-                        cachedStart));
+                        cachedStart, cachedPeak));
             } else {
-                out.println(head + "| failed | failed | failed | n/a | n/a | n/a | n/a | n/a |");
+                out.println(head + "| failed | failed | failed | n/a | n/a | n/a | n/a | n/a | n/a |");
                 failures.add(config.precision().label() + "/" + config.flavour().label() + "/" + config.threads()
                         + " threads: " + outcome.failure());
                 if (!outcome.outputTail().isEmpty()) {
