@@ -12,7 +12,6 @@ import io.tandem.model.sampling.Sampler;
 import io.tandem.model.sampling.SamplingParams;
 import io.tandem.model.llama.LlamaConfig;
 import io.tandem.model.manifest.ModelManifest;
-import io.tandem.model.onnx.DecoderGraphBuilder;
 import io.tandem.model.onnx.GraphSpec;
 import io.tandem.model.onnx.OnnxModel;
 import io.tandem.model.runtime.GraphSession;

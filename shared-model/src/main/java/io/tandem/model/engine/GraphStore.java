@@ -1,5 +1,6 @@
 package io.tandem.model.engine;
 
+import io.tandem.model.ChunkedDigest;
 import io.tandem.model.FileDigest;
 import io.tandem.model.manifest.ModelManifest;
 import io.tandem.model.onnx.DecoderGraphBuilder;
@@ -37,7 +38,8 @@ import tools.jackson.databind.json.JsonMapper;
  * graph: the model file's sha256 and name, the builder version, and the graph's spec (layers, precision,
  * flavour, activations, logits, exit head, batched). The next start with the same key opens the graph
  * without building it. An entry is written under a hidden name and renamed into place when complete, and
- * lists each of its files with size and sha256; an entry that is incomplete, altered or does not match its
+ * lists each of its files with size and sha256 (the large data file as sha256s of 32 MiB pieces, checked on
+ * every core at once); an entry that is incomplete, altered or does not match its
  * key is logged, deleted and rebuilt, never used.
  */
 public final class GraphStore {
@@ -210,7 +212,8 @@ public final class GraphStore {
     record EntryIndex(String key, String graphSha256, List<EntryFile> files) {
     }
 
-    record EntryFile(String path, long bytes, String sha256) {
+    /** A small file has its sha256; the data file instead one per {@link ChunkedDigest#CHUNK_BYTES}, checked in parallel. */
+    record EntryFile(String path, long bytes, String sha256, List<String> chunkSha256) {
     }
 
     private Stored cachedGraph(LoadedModel model, GraphSpec spec, boolean batched) throws IOException {
@@ -230,10 +233,10 @@ public final class GraphStore {
         try {
             Built built = build(model, spec, batched, staging);
             List<EntryFile> files = new ArrayList<>();
-            files.add(new EntryFile(DATA_FILE, Files.size(staging.resolve(DATA_FILE)), built.dataSha256()));
+            files.add(new EntryFile(DATA_FILE, Files.size(staging.resolve(DATA_FILE)), null, built.dataChunks()));
             for (String name : List.of(MODEL_FILE, MANIFEST_FILE)) {
                 Path file = staging.resolve(name);
-                files.add(new EntryFile(name, Files.size(file), FileDigest.sha256Hex(file)));
+                files.add(new EntryFile(name, Files.size(file), FileDigest.sha256Hex(file), null));
             }
             EntryIndex index = new EntryIndex(key, built.manifest().graphSha256(), files);
             // the index goes last: an entry without it is recognisably incomplete
@@ -280,9 +283,23 @@ public final class GraphStore {
             if (size != expected.bytes()) {
                 throw new IOException(file + " has " + size + " bytes, " + expected.bytes() + " were written");
             }
-            String sha256 = FileDigest.sha256Hex(file);
-            if (!sha256.equals(expected.sha256())) {
-                throw new IOException(file + " has sha256 " + sha256 + ", " + expected.sha256() + " was written");
+            if (expected.sha256() != null) {
+                String sha256 = FileDigest.sha256Hex(file);
+                if (!sha256.equals(expected.sha256())) {
+                    throw new IOException(file + " has sha256 " + sha256 + ", " + expected.sha256() + " was written");
+                }
+            } else if (expected.chunkSha256() != null) {
+                List<String> chunks = ChunkedDigest.of(file);
+                for (int i = 0; i < Math.max(chunks.size(), expected.chunkSha256().size()); i++) {
+                    String actual = i < chunks.size() ? chunks.get(i) : "none";
+                    String written = i < expected.chunkSha256().size() ? expected.chunkSha256().get(i) : "none";
+                    if (!actual.equals(written)) {
+                        throw new IOException(file + ": bytes from " + (long) i * ChunkedDigest.CHUNK_BYTES
+                                + " have sha256 " + actual + ", " + written + " was written");
+                    }
+                }
+            } else {
+                throw new IOException(INDEX_FILE + " lists no hash for " + expected.path());
             }
         }
         ModelManifest manifest = ModelManifest.read(entry.resolve(MANIFEST_FILE));
@@ -293,7 +310,7 @@ public final class GraphStore {
         return manifest;
     }
 
-    private record Built(ModelManifest manifest, String dataSha256) {
+    private record Built(ModelManifest manifest, List<String> dataChunks) {
     }
 
     /** Builds into {@code dir}: model.onnx, model.onnx.data and manifest.json. */
@@ -310,7 +327,7 @@ public final class GraphStore {
             log.debug("built the graph of layers {}..{} ({}{}) of {} in {} ms", spec.firstLayer(), spec.endLayer(),
                     spec.precision().label(), batched ? ", batched" : "", model.name(),
                     (System.nanoTime() - start) / 1_000_000);
-            return new Built(manifest, data.sha256());
+            return new Built(manifest, data.chunkSha256s());
         }
     }
 

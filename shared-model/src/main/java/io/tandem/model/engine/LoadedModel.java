@@ -18,7 +18,8 @@ import java.util.Set;
 
 /**
  * A model ready to build graphs from: its weights, where they came from and how they were stored, and its
- * tokenizer.
+ * tokenizer. Weights of a model loaded from a file stay in that file ({@code Matrix.lazyRows})
+ * and are read when a graph is built.
  *
  * @param weightSource how the file stored the weights: blocks a quantized graph can use as they are, and
  *                     what the manifest says was done to each stored type ({@link WeightSource#FP32} for

@@ -29,8 +29,9 @@ import java.util.TreeMap;
 
 /**
  * Loads a Llama-family decoder from a GGUF file: the hyperparameters from the {@code {arch}.*} metadata,
- * the tokenizer from {@code tokenizer.*}, and every tensor dequantized to fp32 one at a time from the
- * memory map (the file is never read into the heap as a whole).
+ * the tokenizer from {@code tokenizer.*}, and the tensor table, checked: every tensor's shape and type. The
+ * weights themselves stay in the file: each is read (dequantized to fp32, or as its stored Q4_0/Q8_0
+ * blocks) when a graph is built, one at a time, so a loaded model costs no heap for its weights.
  *
  * <p>Architectures: {@code llama} (Llama 2/3, TinyLlama, SmolLM; llama.cpp's converter permuted the Q/K
  * rows so rotary embedding turns adjacent pairs, as llama2.c does) and {@code qwen2} (Qwen2/2.5: Q/K/V

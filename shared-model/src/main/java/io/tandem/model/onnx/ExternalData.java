@@ -24,7 +24,7 @@ public final class ExternalData implements AutoCloseable {
     private final Path file;
     private final FileChannel channel;
     private final ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK).order(ByteOrder.LITTLE_ENDIAN);
-    private final java.security.MessageDigest fileDigest = io.tandem.model.FileDigest.newSha256();
+    private final io.tandem.model.ChunkedDigest fileDigest = new io.tandem.model.ChunkedDigest();
     private long end;
     private boolean closed;
 
@@ -131,20 +131,12 @@ public final class ExternalData implements AutoCloseable {
         return new UncheckedIOException(file + ": writing graph weights failed", e);
     }
 
-    /** SHA-256 of the whole file as written, lower-case hex; only once it is closed. */
-    public String sha256() {
+    /** SHA-256 of each {@link io.tandem.model.ChunkedDigest#CHUNK_BYTES} of the file as written; once it is closed. */
+    public java.util.List<String> chunkSha256s() {
         if (!closed) {
             throw new IllegalStateException(file + " is still being written");
         }
-        return java.util.HexFormat.of().formatHex(((java.security.MessageDigest) cloneDigest()).digest());
-    }
-
-    private Object cloneDigest() {
-        try {
-            return fileDigest.clone();
-        } catch (CloneNotSupportedException e) {
-            throw new IllegalStateException(e);
-        }
+        return fileDigest.hashes();
     }
 
     /** Flushes the file to disk and closes it; mapped views stay valid. */
