@@ -132,9 +132,9 @@ public final class BenchWorker {
                         : GraphStore.cached(Path.of(config.cacheDir()));
                 LlamaConfig llama = model.weights().config();
                 GraphSpec spec = GraphSpec.whole(llama, config.precision(), config.flavour());
-                try (GraphStore.Stored graph = store.graph(model, spec, false)) {
-                    return new Opened(GraphSession.open(graph.modelFile(), spec, llama, runtime), store.builds());
-                }
+                GraphSession session = store.open(model, spec, false,
+                        graphFile -> GraphSession.open(graphFile, spec, llama, runtime)).value();
+                return new Opened(session, store.builds());
             }
         }
         Weights weights = load(config);

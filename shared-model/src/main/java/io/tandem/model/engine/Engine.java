@@ -85,14 +85,14 @@ public final class Engine implements AutoCloseable {
         List<ModelManifest> manifests = new ArrayList<>();
         try {
             for (GraphSpec spec : partitions(config, options)) {
-                try (GraphStore.Stored graph = store.graph(model, spec, false)) {
-                    ModelManifest manifest = graph.manifest();
-                    if (!manifests.isEmpty()) {
-                        manifest.requireContinues(manifests.getLast());
-                    }
-                    manifests.add(manifest);
-                    sessions.add(GraphSession.open(graph.modelFile(), spec, config, options.runtime()));
+                GraphStore.Opened<GraphSession> graph = store.open(model, spec, false,
+                        file -> GraphSession.open(file, spec, config, options.runtime()));
+                sessions.add(graph.value());
+                ModelManifest manifest = graph.manifest();
+                if (!manifests.isEmpty()) {
+                    manifest.requireContinues(manifests.getLast());
                 }
+                manifests.add(manifest);
             }
         } catch (RuntimeException e) {
             sessions.forEach(GraphSession::close);

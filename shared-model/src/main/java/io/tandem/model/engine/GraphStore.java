@@ -257,6 +257,21 @@ public final class GraphStore {
 
     /** The entry's manifest, once every file it lists is as written and it was built for {@code key}. */
     static ModelManifest verify(Path entry, String key) throws IOException {
+        Checked checked = checkStructure(entry, key);
+        checkPieces(checked);
+        return checked.manifest();
+    }
+
+    /** An entry whose index, key, sizes, graph and manifest checked out; its data file's pieces are still to check. */
+    record Checked(ModelManifest manifest, Path dataFile, List<String> dataPieces) {
+    }
+
+    /**
+     * Everything but the data file's content: the index and key, every file's size, the graph and manifest
+     * by sha256. What ONNX Runtime parses is thereby checked before it sees it; the data file holds raw
+     * weight bytes at offsets the checked graph gives, within the checked size.
+     */
+    static Checked checkStructure(Path entry, String key) throws IOException {
         Path indexFile = entry.resolve(INDEX_FILE);
         if (!Files.isRegularFile(indexFile)) {
             throw new IOException(INDEX_FILE + " is missing");
@@ -274,6 +289,8 @@ public final class GraphStore {
         if (!names.containsAll(List.of(MODEL_FILE, DATA_FILE, MANIFEST_FILE))) {
             throw new IOException(INDEX_FILE + " lists " + names + ", not the graph, its data and its manifest");
         }
+        Path dataFile = null;
+        List<String> pieces = null;
         for (EntryFile expected : index.files()) {
             Path file = entry.resolve(expected.path()).normalize();
             if (!file.getParent().equals(entry) || !Files.isRegularFile(file)) {
@@ -288,26 +305,123 @@ public final class GraphStore {
                 if (!sha256.equals(expected.sha256())) {
                     throw new IOException(file + " has sha256 " + sha256 + ", " + expected.sha256() + " was written");
                 }
-            } else if (expected.chunkSha256() != null) {
-                List<String> chunks = ChunkedDigest.of(file);
-                for (int i = 0; i < Math.max(chunks.size(), expected.chunkSha256().size()); i++) {
-                    String actual = i < chunks.size() ? chunks.get(i) : "none";
-                    String written = i < expected.chunkSha256().size() ? expected.chunkSha256().get(i) : "none";
-                    if (!actual.equals(written)) {
-                        throw new IOException(file + ": bytes from " + (long) i * ChunkedDigest.CHUNK_BYTES
-                                + " have sha256 " + actual + ", " + written + " was written");
-                    }
-                }
+            } else if (expected.chunkSha256() != null && expected.path().equals(DATA_FILE)) {
+                dataFile = file;
+                pieces = expected.chunkSha256();
             } else {
-                throw new IOException(INDEX_FILE + " lists no hash for " + expected.path());
+                throw new IOException(INDEX_FILE + " lists no usable hash for " + expected.path());
             }
+        }
+        if (dataFile == null) {
+            throw new IOException(INDEX_FILE + " lists no piece hashes for " + DATA_FILE);
         }
         ModelManifest manifest = ModelManifest.read(entry.resolve(MANIFEST_FILE));
         if (!manifest.graphSha256().equals(index.graphSha256())) {
             throw new IOException(MANIFEST_FILE + " names graph " + manifest.graphSha256() + ", the index "
                     + index.graphSha256());
         }
-        return manifest;
+        return new Checked(manifest, dataFile, pieces);
+    }
+
+    /** The data file's pieces against their recorded sha256s. */
+    static void checkPieces(Checked checked) throws IOException {
+        List<String> actual = ChunkedDigest.of(checked.dataFile());
+        List<String> written = checked.dataPieces();
+        for (int i = 0; i < Math.max(actual.size(), written.size()); i++) {
+            String a = i < actual.size() ? actual.get(i) : "none";
+            String w = i < written.size() ? written.get(i) : "none";
+            if (!a.equals(w)) {
+                throw new IOException(checked.dataFile() + ": bytes from " + (long) i * ChunkedDigest.CHUNK_BYTES
+                        + " have sha256 " + a + ", " + w + " was written");
+            }
+        }
+    }
+
+    /** What {@link #open} opened, and the manifest of its graph. */
+    public record Opened<T>(T value, ModelManifest manifest) {
+    }
+
+    /** Opens a graph file: an ONNX Runtime session, say. */
+    @FunctionalInterface
+    public interface Opener<T extends AutoCloseable> {
+        T open(Path modelFile);
+    }
+
+    /**
+     * The graph of {@code spec} opened by {@code opener}. From the cache, the data file's content is checked
+     * while ONNX Runtime opens the (already checked) graph, and the session is used only once it checked out;
+     * otherwise it is closed and the entry rebuilt. Hashing hundreds of megabytes thus overlaps the session's
+     * start instead of preceding it.
+     */
+    public <T extends AutoCloseable> Opened<T> open(LoadedModel model, GraphSpec spec, boolean batched, Opener<T> opener) {
+        if (cacheDirectory != null) {
+            String key = keyText(model, spec, batched);
+            Path entry = cacheDirectory.resolve(folderName(model, spec, batched));
+            if (Files.exists(entry)) {
+                Opened<T> opened = openChecked(entry, key, opener);
+                if (opened != null) {
+                    return opened;
+                }
+            }
+        }
+        try (Stored graph = graph(model, spec, batched)) {
+            return new Opened<>(opener.open(graph.modelFile()), graph.manifest());
+        }
+    }
+
+    /** The entry opened once it checked out, or null (entry deleted, to be rebuilt) when it did not. */
+    private <T extends AutoCloseable> Opened<T> openChecked(Path entry, String key, Opener<T> opener) {
+        Checked checked;
+        try {
+            checked = checkStructure(entry, key);
+        } catch (IOException | RuntimeException e) {
+            discard(entry, e);
+            return null;
+        }
+        java.util.concurrent.CompletableFuture<Void> pieces = java.util.concurrent.CompletableFuture.runAsync(() -> {
+            try {
+                checkPieces(checked);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+        T value;
+        try {
+            value = opener.open(entry.resolve(MODEL_FILE));
+        } catch (RuntimeException e) {
+            Throwable damage = failure(pieces);
+            if (damage != null) {
+                discard(entry, damage);
+                return null;
+            }
+            throw e;
+        }
+        Throwable damage = failure(pieces);
+        if (damage != null) {
+            try {
+                value.close();
+            } catch (Exception closing) {
+                damage.addSuppressed(closing);
+            }
+            discard(entry, damage);
+            return null;
+        }
+        return new Opened<>(value, checked.manifest());
+    }
+
+    private static Throwable failure(java.util.concurrent.CompletableFuture<Void> check) {
+        try {
+            check.join();
+            return null;
+        } catch (java.util.concurrent.CompletionException e) {
+            return e.getCause() instanceof UncheckedIOException u ? u.getCause() : e.getCause();
+        }
+    }
+
+    private static void discard(Path entry, Throwable why) {
+        log.warn("graph cache entry {} is unusable ({}); deleting it and building the graph again", entry,
+                why.getMessage());
+        deleteQuietly(entry);
     }
 
     private record Built(ModelManifest manifest, List<String> dataChunks) {

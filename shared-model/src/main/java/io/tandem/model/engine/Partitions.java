@@ -91,10 +91,9 @@ public final class Partitions implements AutoCloseable {
     public synchronized BatchedRange batchedRange(int first, int end, int maxRows) {
         GraphSpec spec = specFor(first, end);
         return batched.computeIfAbsent(spec, k -> {
-            try (GraphStore.Stored graph = store.graph(model, spec, true)) {
-                return new BatchedRange(BatchedRunner.open(graph.modelFile(), spec, config(), options.runtime(), maxRows),
-                        graph.manifest());
-            }
+            GraphStore.Opened<BatchedRunner> graph = store.open(model, spec, true,
+                    file -> BatchedRunner.open(file, spec, config(), options.runtime(), maxRows));
+            return new BatchedRange(graph.value(), graph.manifest());
         });
     }
 
@@ -135,10 +134,9 @@ public final class Partitions implements AutoCloseable {
         }
         Range range = built.get(spec);
         if (range == null) {
-            try (GraphStore.Stored graph = store.graph(model, spec, false)) {
-                range = new Range(GraphSession.open(graph.modelFile(), spec, config(), options.runtime()),
-                        graph.manifest());
-            }
+            GraphStore.Opened<GraphSession> graph = store.open(model, spec, false,
+                    file -> GraphSession.open(file, spec, config(), options.runtime()));
+            range = new Range(graph.value(), graph.manifest());
             built.put(spec, range);
         }
         return range;

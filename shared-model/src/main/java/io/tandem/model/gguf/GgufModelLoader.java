@@ -79,12 +79,29 @@ public final class GgufModelLoader {
      */
     public static GgufModel load(Path path) throws IOException {
         GgufFile file = GgufFile.open(path);
+        // the file's sha256 (its identity) on another core while the metadata and tokenizer are read
+        java.util.concurrent.CompletableFuture<String> sha256 = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return sha256(path);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
         try {
             GgufTokenizer tokenizer = GgufTokenizer.fromMetadata(file.metadata());
             Loader loader = new Loader(file, config(file));
             LlamaWeights weights = loader.weights();
+            String hash;
+            try {
+                hash = sha256.join();
+            } catch (java.util.concurrent.CompletionException e) {
+                if (e.getCause() instanceof java.io.UncheckedIOException io) {
+                    throw io.getCause();
+                }
+                throw e;
+            }
             return new GgufModel(weights, new WeightSource(loader.storedTypes,
-                    WeightSource.storedBlocks(loader.exactBlocks)), tokenizer, sourceFormat(file), sha256(path));
+                    WeightSource.storedBlocks(loader.exactBlocks)), tokenizer, sourceFormat(file), hash);
         } catch (IOException | RuntimeException e) {
             file.close();
             throw e;

@@ -2,6 +2,7 @@ package io.tandem.model.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.tandem.model.generate.GenerationRequest;
 import io.tandem.model.gguf.GgmlType;
@@ -96,6 +97,47 @@ class GraphStoreTest {
         assertThat(start(again, SPLIT_INT8)).containsExactly(uncached);
         assertThat(again.builds()).isEqualTo(1);
         assertThat(Files.readAllBytes(data)).isEqualTo(original);
+    }
+
+    @Test
+    void alteredGraphIsCaughtBeforeOnnxRuntimeSeesIt() throws IOException {
+        EngineOptions whole = new EngineOptions(WeightPrecision.INT8, GraphFlavour.FAST, 0, RuntimeOptions.threads(1));
+        start(GraphStore.cached(cache), whole);
+        Path graph = entries().getFirst().resolve(GraphStore.MODEL_FILE);
+        byte[] original = Files.readAllBytes(graph);
+        byte[] altered = original.clone();
+        altered[altered.length / 3] ^= 0x10;
+        Files.write(graph, altered);
+        LoadedModel model = LoadedModel.load(file, null);
+        GraphSpec spec = GraphSpec.whole(model.weights().config(), WeightPrecision.INT8, GraphFlavour.FAST);
+        List<Path> opened = new java.util.ArrayList<>();
+        GraphStore again = GraphStore.cached(cache);
+        GraphStore.Opened<AutoCloseable> result = again.open(model, spec, false, f -> {
+            try {
+                assertThat(Files.readAllBytes(f)).as("what the opener is given").isEqualTo(original);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            opened.add(f);
+            return () -> { };
+        });
+        assertThat(again.builds()).isEqualTo(1);
+        assertThat(opened).hasSize(1);
+        assertThat(result.manifest().graphSha256()).isNotBlank();
+    }
+
+    @Test
+    void anOpenerFailingOnASoundEntryIsReportedNotRebuilt() throws IOException {
+        EngineOptions whole = new EngineOptions(WeightPrecision.INT8, GraphFlavour.FAST, 0, RuntimeOptions.threads(1));
+        start(GraphStore.cached(cache), whole);
+        LoadedModel model = LoadedModel.load(file, null);
+        GraphSpec spec = GraphSpec.whole(model.weights().config(), WeightPrecision.INT8, GraphFlavour.FAST);
+        GraphStore again = GraphStore.cached(cache);
+        assertThatThrownBy(() -> again.open(model, spec, false, f -> {
+            throw new IllegalStateException("no such provider");
+        })).hasMessage("no such provider");
+        assertThat(again.builds()).isZero();
+        assertThat(entries()).hasSize(1);
     }
 
     @Test
