@@ -53,7 +53,7 @@ public final class GraphStore {
     private static final JsonMapper JSON = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build();
 
     private final Path cacheDirectory;
-    private volatile int builds;
+    private final java.util.concurrent.atomic.AtomicInteger builds = new java.util.concurrent.atomic.AtomicInteger();
 
     private GraphStore(Path cacheDirectory) {
         this.cacheDirectory = cacheDirectory;
@@ -108,7 +108,7 @@ public final class GraphStore {
 
     /** How many graphs this store has built (cache hits build nothing). */
     public int builds() {
-        return builds;
+        return builds.get();
     }
 
     /**
@@ -429,7 +429,7 @@ public final class GraphStore {
 
     /** Builds into {@code dir}: model.onnx, model.onnx.data and manifest.json. */
     private Built build(LoadedModel model, GraphSpec spec, boolean batched, Path dir) throws IOException {
-        builds++;
+        builds.incrementAndGet();
         long start = System.nanoTime();
         try (ExternalData data = ExternalData.create(dir.resolve(DATA_FILE))) {
             OnnxModel graph = batched
