@@ -11,9 +11,6 @@ import io.tandem.model.onnx.OnnxModel;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -243,8 +240,12 @@ public final class GraphStore {
             Files.writeString(staging.resolve(INDEX_FILE), JSON.writeValueAsString(index));
             try {
                 Files.move(staging, entry, StandardCopyOption.ATOMIC_MOVE);
-            } catch (FileAlreadyExistsException | DirectoryNotEmptyException | AtomicMoveNotSupportedException e) {
-                // another process finished the same entry first: use theirs if it is sound, else ours
+            } catch (IOException e) {
+                if (!Files.isDirectory(entry)) {
+                    throw e;
+                }
+                // another process finished the same entry first (rename(2) onto a non-empty folder fails,
+                // reported as ENOTEMPTY or EEXIST): use theirs, once it checks out
                 deleteQuietly(staging);
                 return new Stored(entry.resolve(MODEL_FILE), verify(entry, key), false);
             }

@@ -83,6 +83,23 @@ class GraphStoreTest {
     }
 
     @Test
+    void startsRacingToBuildTheSameEntriesBothSucceedAndLeaveOneEach() throws Exception {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(3);
+        try {
+            List<java.util.concurrent.Future<int[]>> runs = new java.util.ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                runs.add(pool.submit(() -> start(GraphStore.cached(cache), SPLIT_INT8)));
+            }
+            for (var run : runs) {
+                assertThat(run.get()).containsExactly(uncached);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(entries()).hasSize(2).noneMatch(p -> p.getFileName().toString().startsWith("."));
+    }
+
+    @Test
     void corruptedEntryIsDetectedAndRebuilt() throws IOException {
         start(GraphStore.cached(cache), SPLIT_INT8);
         Path data = entries().getFirst().resolve(GraphStore.DATA_FILE);
