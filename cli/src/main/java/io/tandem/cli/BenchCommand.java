@@ -9,6 +9,7 @@ import io.tandem.model.engine.LoadedModel;
 import io.tandem.model.llama.ModelShapes;
 import io.tandem.model.onnx.GraphFlavour;
 import io.tandem.model.onnx.WeightPrecision;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -90,22 +91,47 @@ final class BenchCommand implements Callable<Integer> {
                 + " greedy decode steps, seed " + seed);
         out.println();
         out.println("| model | weights | flavour | threads | build (s) | prefill (tok/s) | decode (tok/s) "
-                + "| RSS decoding (MiB) | peak RSS (MiB) |");
-        out.println("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+                + "| RSS decoding (MiB) | peak RSS (MiB) | load peak RSS (MiB) | first token, cold start (s) "
+                + "| first token, cached start (s) | load peak RSS, cached start (MiB) |");
+        out.println("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         out.flush();
 
         List<String> failures = new ArrayList<>();
-        for (BenchConfig config : configs) {
-            ChildJvm.Outcome outcome = ChildJvm.run(config);
+        boolean cacheable = model != null && LoadedModel.isGguf(model);
+        for (BenchConfig plain : configs) {
+            Path cache = cacheable ? Files.createTempDirectory("tandem-bench-cache") : null;
+            BenchConfig config = cacheable ? plain.withCache(cache.toString(), false) : plain;
+            ChildJvm.Outcome outcome;
+            ChildJvm.Outcome cached = null;
+            try {
+                outcome = ChildJvm.run(config);
+                if (outcome.ok() && cacheable) {
+                    cached = ChildJvm.run(plain.withCache(cache.toString(), true));
+                }
+            } finally {
+                if (cache != null) {
+                    deleteRecursively(cache);
+                }
+            }
             String head = String.format(Locale.ROOT, "| %s | %s | %s | %s ", label, config.precision().label(),
                     config.flavour().label(), config.threads() == 0 ? "auto" : Integer.toString(config.threads()));
             if (outcome.ok()) {
                 BenchResult r = outcome.result();
-                out.println(head + String.format(Locale.ROOT, "| %.1f | %.1f | %.1f | %s | %s |", r.buildSeconds(),
-                        r.prefillTokensPerSecond(), r.decodeTokensPerSecond(),
-                        mib(r.rssDecodingKib()), mib(r.peakRssKib())));
+                String cachedStart = cached == null ? "n/a"
+                        : !cached.ok() ? "failed"
+                        : String.format(Locale.ROOT, "%.1f%s", cached.result().firstTokenSeconds(),
+                                cached.result().graphBuilds() == 0 ? "" : " (built " + cached.result().graphBuilds() + ")");
+                if (cached != null && !cached.ok()) {
+                    failures.add(config.precision().label() + "/" + config.flavour().label() + "/" + config.threads()
+                            + " threads, cached start: " + cached.failure());
+                }
+                String cachedPeak = cached == null || !cached.ok() ? "n/a" : mib(cached.result().loadPeakRssKib());
+                out.println(head + String.format(Locale.ROOT, "| %.1f | %.1f | %.1f | %s | %s | %s | %.1f | %s | %s |",
+                        r.buildSeconds(), r.prefillTokensPerSecond(), r.decodeTokensPerSecond(),
+                        mib(r.rssDecodingKib()), mib(r.peakRssKib()), mib(r.loadPeakRssKib()), r.firstTokenSeconds(),
+                        cachedStart, cachedPeak));
             } else {
-                out.println(head + "| failed | failed | failed | n/a | n/a |");
+                out.println(head + "| failed | failed | failed | n/a | n/a | n/a | n/a | n/a | n/a |");
                 failures.add(config.precision().label() + "/" + config.flavour().label() + "/" + config.threads()
                         + " threads: " + outcome.failure());
                 if (!outcome.outputTail().isEmpty()) {
@@ -121,10 +147,14 @@ final class BenchCommand implements Callable<Integer> {
         out.println("Prefill: prompt tokens / time of one forward pass over the prompt (after one untimed pass on a "
                 + "throwaway sequence). Decode: greedy argmax fed back one token per step, sampling included; "
                 + "mean over the steps after the first. Build: weights, ONNX graph and session.");
-        out.println("RSS decoding: VmRSS at the end of decoding, after the Java-side fp32 weights were dropped and "
-                + "collected (ONNX Runtime's weights, KV cache, the JVM). Peak RSS: the child JVM's VmHWM, which "
-                + "includes the Java-side fp32 weights and their transposed copies while the graph is built. "
-                + "n/a where /proc is unavailable.");
+        out.println("Load peak RSS: VmHWM once the session is open, before the first token: what loading the model "
+                + "and building its graph cost at their peak. First token: from the child JVM's start to the first "
+                + "token of the prompt (load, graph, session, one pass over the prompt). Cold start: the graph is "
+                + "built (into an empty graph cache for a GGUF model); cached start: a second JVM opens the graph "
+                + "the first one cached (GGUF models only; n/a otherwise).");
+        out.println("RSS decoding: VmRSS at the end of decoding, after a full GC "
+                + "(ONNX Runtime's weights, KV cache, the JVM). Peak RSS: the child JVM's VmHWM over the "
+                + "whole run. n/a where /proc is unavailable.");
         if (shape != null) {
             ModelShapes.Shape s = ModelShapes.shape(shape);
             out.println("Shape " + s.name() + ": " + s.description() + ", " + String.format(Locale.ROOT, "%,d",
@@ -206,6 +236,14 @@ final class BenchCommand implements Callable<Integer> {
 
     private static List<String> distinct(List<String> values) {
         return values.stream().map(v -> v.trim().toLowerCase(Locale.ROOT)).filter(v -> !v.isEmpty()).distinct().toList();
+    }
+
+    private static void deleteRecursively(Path dir) throws IOException {
+        try (java.util.stream.Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 
     private static String mib(long kib) {

@@ -32,21 +32,26 @@ class BenchCommandTest {
         assertThat(run.out()).contains("- command: `bin/tandem bench --weights fp32 --threads 1 --prompt-tokens 4 --decode-tokens 4`");
         assertThat(run.out()).contains("- machine: ").contains(" cores, ").contains("ONNX Runtime ");
         assertThat(run.out()).contains("| model | weights | flavour | threads | build (s) | prefill (tok/s) | decode (tok/s) "
-                + "| RSS decoding (MiB) | peak RSS (MiB) |");
+                + "| RSS decoding (MiB) | peak RSS (MiB) | load peak RSS (MiB) | first token, cold start (s) "
+                + "| first token, cached start (s) | load peak RSS, cached start (MiB) |");
         List<String> rows = run.out().lines().filter(l -> l.startsWith("| stories260K |")).toList();
         assertThat(rows).hasSize(1);
         String number = "([0-9]+(?:\\.[0-9]+)?)";
         String memory = "([0-9]+|n/a)";
         Matcher m = Pattern.compile("\\| stories260K \\| fp32 \\| fast \\| 1 \\| " + number + " \\| " + number + " \\| "
-                + number + " \\| " + memory + " \\| " + memory + " \\|").matcher(rows.getFirst());
+                + number + " \\| " + memory + " \\| " + memory + " \\| " + memory + " \\| " + number
+                + " \\| n/a \\| n/a \\|").matcher(rows.getFirst());
         assertThat(m.matches()).as(rows.getFirst()).isTrue();
         assertThat(Double.parseDouble(m.group(2))).as("prefill tokens/s").isPositive();
         assertThat(Double.parseDouble(m.group(3))).as("decode tokens/s").isPositive();
+        assertThat(Double.parseDouble(m.group(7))).as("first token after start, s").isPositive();
         if (System.getProperty("os.name").startsWith("Linux")) {
             long rss = Long.parseLong(m.group(4));
             long peak = Long.parseLong(m.group(5));
             assertThat(rss).isPositive();
             assertThat(peak).isGreaterThanOrEqualTo(rss);
+            long loadPeak = Long.parseLong(m.group(6));
+            assertThat(loadPeak).isPositive().isLessThanOrEqualTo(peak);
         }
     }
 

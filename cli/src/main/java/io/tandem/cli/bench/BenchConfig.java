@@ -18,9 +18,22 @@ import java.util.TreeMap;
  * @param promptTokens  prompt length of the prefill pass
  * @param decodeTokens  single-token decode steps; the first is not timed
  * @param seed          seed for random weights and prompt ids
+ * @param cacheDir      graph cache directory for a GGUF model ("" for none: the graph is built into a
+ *                      temporary file)
+ * @param firstTokenOnly stop after the first token: a start-up measurement, no decode timing
  */
 public record BenchConfig(String source, WeightPrecision precision, GraphFlavour flavour, int threads,
-                          int promptTokens, int decodeTokens, long seed) {
+                          int promptTokens, int decodeTokens, long seed, String cacheDir, boolean firstTokenOnly) {
+
+    public BenchConfig(String source, WeightPrecision precision, GraphFlavour flavour, int threads,
+                       int promptTokens, int decodeTokens, long seed) {
+        this(source, precision, flavour, threads, promptTokens, decodeTokens, seed, "", false);
+    }
+
+    /** The same configuration started with the graph cache in {@code dir}, up to its first token or not. */
+    public BenchConfig withCache(String dir, boolean onlyFirstToken) {
+        return new BenchConfig(source, precision, flavour, threads, promptTokens, decodeTokens, seed, dir, onlyFirstToken);
+    }
 
     public static final String EMBEDDED = "embedded";
     public static final String MODEL_PREFIX = "model:";
@@ -39,6 +52,9 @@ public record BenchConfig(String source, WeightPrecision precision, GraphFlavour
         if (promptTokens < 1) {
             throw new IllegalArgumentException("prompt tokens must be at least 1, was " + promptTokens);
         }
+        if (cacheDir == null) {
+            throw new IllegalArgumentException("cacheDir must be given (\"\" for none)");
+        }
         if (decodeTokens < 2) {
             throw new IllegalArgumentException("decode tokens must be at least 2 (the first step is not timed), was " + decodeTokens);
         }
@@ -53,6 +69,12 @@ public record BenchConfig(String source, WeightPrecision precision, GraphFlavour
         args.addAll(List.of("--prompt-tokens", Integer.toString(promptTokens)));
         args.addAll(List.of("--decode-tokens", Integer.toString(decodeTokens)));
         args.addAll(List.of("--seed", Long.toString(seed)));
+        if (!cacheDir.isEmpty()) {
+            args.addAll(List.of("--cache-dir", cacheDir));
+        }
+        if (firstTokenOnly) {
+            args.addAll(List.of("--first-token-only", "true"));
+        }
         return args;
     }
 
@@ -70,7 +92,9 @@ public record BenchConfig(String source, WeightPrecision precision, GraphFlavour
                 Integer.parseInt(require(values, "threads")),
                 Integer.parseInt(require(values, "prompt-tokens")),
                 Integer.parseInt(require(values, "decode-tokens")),
-                Long.parseLong(require(values, "seed")));
+                Long.parseLong(require(values, "seed")),
+                values.getOrDefault("cache-dir", ""),
+                Boolean.parseBoolean(values.getOrDefault("first-token-only", "false")));
     }
 
     private static String require(Map<String, String> values, String key) {

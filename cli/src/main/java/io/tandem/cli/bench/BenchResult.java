@@ -13,17 +13,29 @@ import java.util.Map;
  * @param decodeTokensPerSecond  timed decode steps over their total time (the first step is untimed)
  * @param rssDecodingKib VmRSS at the end of decoding, after the Java-side weights were collected
  * @param peakRssKib     VmHWM at the end: the peak resident set of the whole run, building included
+ * @param loadPeakRssKib VmHWM once the session is open, before any token: the peak of loading and building
+ * @param firstTokenSeconds from the JVM's start to the first token of the prompt (load, build or cache,
+ *                       session, one pass over the prompt, sampling)
+ * @param graphBuilds    graphs built (0 when the cache held them), -1 where not counted
  */
 public record BenchResult(double buildSeconds, double prefillTokensPerSecond, double decodeTokensPerSecond,
-                          long rssDecodingKib, long peakRssKib) {
+                          long rssDecodingKib, long peakRssKib, long loadPeakRssKib, double firstTokenSeconds,
+                          int graphBuilds) {
+
+    public BenchResult(double buildSeconds, double prefillTokensPerSecond, double decodeTokensPerSecond,
+                       long rssDecodingKib, long peakRssKib) {
+        this(buildSeconds, prefillTokensPerSecond, decodeTokensPerSecond, rssDecodingKib, peakRssKib, -1, -1, -1);
+    }
 
     public static final String PREFIX = "TANDEM_BENCH_RESULT ";
     public static final String ERROR_PREFIX = "TANDEM_BENCH_ERROR ";
 
     public String toLine() {
         return PREFIX + String.format(Locale.ROOT,
-                "build_s=%.3f prefill_tps=%.3f decode_tps=%.3f rss_decoding_kib=%d peak_rss_kib=%d",
-                buildSeconds, prefillTokensPerSecond, decodeTokensPerSecond, rssDecodingKib, peakRssKib);
+                "build_s=%.3f prefill_tps=%.3f decode_tps=%.3f rss_decoding_kib=%d peak_rss_kib=%d load_peak_rss_kib=%d "
+                        + "first_token_s=%.3f graph_builds=%d",
+                buildSeconds, prefillTokensPerSecond, decodeTokensPerSecond, rssDecodingKib, peakRssKib, loadPeakRssKib,
+                firstTokenSeconds, graphBuilds);
     }
 
     /** The result on {@code line}, or null when the line is not a result line. */
@@ -43,7 +55,10 @@ public record BenchResult(double buildSeconds, double prefillTokensPerSecond, do
                     Double.parseDouble(values.get("prefill_tps")),
                     Double.parseDouble(values.get("decode_tps")),
                     Long.parseLong(values.get("rss_decoding_kib")),
-                    Long.parseLong(values.get("peak_rss_kib")));
+                    Long.parseLong(values.get("peak_rss_kib")),
+                    Long.parseLong(values.get("load_peak_rss_kib")),
+                    Double.parseDouble(values.get("first_token_s")),
+                    Integer.parseInt(values.get("graph_builds")));
         } catch (RuntimeException e) {
             throw new IllegalStateException("malformed bench result line: " + line, e);
         }

@@ -8,7 +8,9 @@ import io.tandem.model.llama.LlamaConfig;
 import io.tandem.model.llama.LlamaWeights;
 import io.tandem.model.llama.ModelShapes;
 import io.tandem.model.llama.RandomWeights;
+import io.tandem.model.engine.GraphStore;
 import io.tandem.model.onnx.DecoderGraphBuilder;
+import io.tandem.model.onnx.ExternalData;
 import io.tandem.model.onnx.GraphSpec;
 import io.tandem.model.onnx.OnnxModel;
 import io.tandem.model.onnx.WeightSource;
@@ -18,6 +20,7 @@ import io.tandem.model.sampling.Sampler;
 import io.tandem.model.sampling.SamplingParams;
 import java.io.IOException;
 import java.nio.FloatBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -26,9 +29,10 @@ import java.util.SplittableRandom;
  * Runs one benchmark configuration in its own JVM, so that its peak memory is its own, and prints
  * one {@link BenchResult} line. {@code tandem bench} starts it; it is not meant to be run by hand.
  *
- * <p>The model's weights are dropped and collected once the ONNX Runtime session is open, as a
- * long-running server would, so the RSS sampled while decoding shows what serving costs, while
- * the peak (VmHWM) also covers loading and graph building.
+ * <p>The graph is built straight into a file (a GGUF model's weights read one at a time from the mapped
+ * file) and ONNX Runtime opens it from there, as a server starts; the peak RSS once the session is open
+ * (VmHWM) is what loading and building cost. With a cache directory a second start takes the graph from
+ * the cache. The RSS sampled while decoding shows what serving costs.
  */
 public final class BenchWorker {
 
@@ -54,32 +58,36 @@ public final class BenchWorker {
     }
 
     static BenchResult run(BenchConfig config) throws IOException {
+        long jvmStartMillis = java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime();
         long start = System.nanoTime();
-        Weights source = load(config);
-        LlamaWeights weights = source.weights();
-        LlamaConfig llama = weights.config();
+        Opened opened = open(config);
+        GraphSession session = opened.session();
+        LlamaConfig llama = session.config();
         int needed = config.promptTokens() + config.decodeTokens();
         if (needed > llama.contextLength()) {
+            session.close();
             throw new IllegalArgumentException("--prompt-tokens " + config.promptTokens() + " plus --decode-tokens "
                     + config.decodeTokens() + " exceed the model's context of " + llama.contextLength() + " tokens");
         }
-        GraphSpec spec = GraphSpec.whole(llama, config.precision(), config.flavour());
-        OnnxModel graph = DecoderGraphBuilder.build(weights, spec, source.stored());
-        source = null;
-        GraphSession session = GraphSession.open(graph, spec, llama, RuntimeOptions.threads(config.threads()));
         // From here on only ONNX Runtime holds the weights.
-        weights = null;
-        graph = null;
         double buildSeconds = (System.nanoTime() - start) / 1e9;
-        System.gc();
+        long loadPeak = ProcStatus.peakRssKib();
         try (session) {
             List<GraphSession> partitions = List.of(session);
             long[] prompt = promptIds(config, llama.vocabSize());
-            // One untimed pass over the prompt on a throwaway sequence: first-run allocations.
-            try (DecoderPipeline warmup = new LocalPipeline(partitions)) {
-                warmup.forward(prompt);
-            }
             Sampler sampler = new Sampler(SamplingParams.greedy(), llama.vocabSize());
+            // The first pass over the prompt gives the first token (what a start is waiting for); it also
+            // warms up first-run allocations before the timed passes on a fresh sequence.
+            double firstToken;
+            try (DecoderPipeline first = new LocalPipeline(partitions)) {
+                sampler.sample(first.forward(prompt));
+                firstToken = (System.currentTimeMillis() - jvmStartMillis) / 1e3;
+            }
+            if (config.firstTokenOnly()) {
+                return new BenchResult(buildSeconds, 0, 0, ProcStatus.rssKib(), ProcStatus.peakRssKib(), loadPeak,
+                        firstToken, opened.builds());
+            }
+            System.gc();
             try (DecoderPipeline pipeline = new LocalPipeline(partitions)) {
                 long t0 = System.nanoTime();
                 FloatBuffer logits = pipeline.forward(prompt);
@@ -99,8 +107,51 @@ public final class BenchWorker {
                 return new BenchResult(buildSeconds,
                         config.promptTokens() / (prefillNanos / 1e9),
                         (config.decodeTokens() - 1) / (decodeNanos / 1e9),
-                        rss, peak);
+                        rss, peak, loadPeak, firstToken, opened.builds());
             }
+        }
+    }
+
+    /** The session of the configuration's whole model, and how many graphs opening it built. */
+    record Opened(GraphSession session, int builds) {
+    }
+
+    /**
+     * Loads the model and opens its graph as a server starts: a GGUF file through the graph store (its
+     * weights stay in the mapped file; built into a file, or taken from the cache), other sources built
+     * straight into a temporary external-data file.
+     */
+    static Opened open(BenchConfig config) throws IOException {
+        RuntimeOptions runtime = RuntimeOptions.threads(config.threads());
+        String source = config.source();
+        if (source.startsWith(BenchConfig.MODEL_PREFIX)) {
+            Path file = Path.of(source.substring(BenchConfig.MODEL_PREFIX.length()));
+            if (LoadedModel.isGguf(file)) {
+                LoadedModel model = LoadedModel.gguf(file);
+                GraphStore store = config.cacheDir().isEmpty() ? GraphStore.temporary()
+                        : GraphStore.cached(Path.of(config.cacheDir()));
+                LlamaConfig llama = model.weights().config();
+                GraphSpec spec = GraphSpec.whole(llama, config.precision(), config.flavour());
+                GraphSession session = store.open(model, spec, false,
+                        graphFile -> GraphSession.open(graphFile, spec, llama, runtime)).value();
+                return new Opened(session, store.builds());
+            }
+        }
+        Weights weights = load(config);
+        LlamaConfig llama = weights.weights().config();
+        GraphSpec spec = GraphSpec.whole(llama, config.precision(), config.flavour());
+        Path dir = Files.createTempDirectory("tandem-bench");
+        try (ExternalData data = ExternalData.create(dir.resolve("model.onnx.data"))) {
+            OnnxModel graph = DecoderGraphBuilder.build(weights.weights(), spec, weights.stored(), data);
+            weights = null;
+            return new Opened(GraphSession.open(graph, spec, llama, runtime), 1);
+        } finally {
+            try (var files = Files.list(dir)) {
+                for (Path p : files.toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+            Files.deleteIfExists(dir);
         }
     }
 

@@ -13,11 +13,13 @@ class BenchWireTest {
     void configRoundTripsThroughChildArguments() {
         BenchConfig config = new BenchConfig("shape:qwen2.5-0.5b", WeightPrecision.INT4, GraphFlavour.PORTABLE, 2, 32, 16, 7);
         assertThat(BenchConfig.parse(config.toArgs().toArray(String[]::new))).isEqualTo(config);
+        BenchConfig cached = config.withCache("/tmp/graphs", true);
+        assertThat(BenchConfig.parse(cached.toArgs().toArray(String[]::new))).isEqualTo(cached);
     }
 
     @Test
     void resultRoundTripsThroughItsLine() {
-        BenchResult result = new BenchResult(1.5, 123.25, 45.5, 2048, 4096);
+        BenchResult result = new BenchResult(1.5, 123.25, 45.5, 2048, 4096, 3072, 2.25, 0);
         String line = result.toLine();
         assertThat(line).startsWith(BenchResult.PREFIX);
         assertThat(BenchResult.parse(line)).isEqualTo(result);

@@ -8,11 +8,12 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * What the in-process pool serves and how it runs: the embedded default model (unless turned
  * off), any llama2.c checkpoints listed in {@code models}, the weight precision and flavour every
  * graph is built with, worker threads for session steps (0 = cores) and ONNX Runtime intra-op
- * threads per session (0 = automatic).
+ * threads per session (0 = automatic). {@code cacheDir}: where built graphs are kept between starts
+ * (verified before use); unset, graphs are built at every start.
  */
 @ConfigurationProperties("tandem.cloud.pool")
 public record PoolProperties(Boolean embedded, List<ModelEntry> models, String weights, String flavour, int workers,
-                             int threads, Batching batching) {
+                             int threads, Batching batching, Path cacheDir) {
 
     /**
      * Batching of session steps: on by default. {@code maxBatch} rows per pass, a row waits at most

@@ -8,6 +8,7 @@ import io.tandem.cloud.batch.StepScheduler;
 import io.tandem.cloud.config.PoolProperties;
 import io.tandem.cloud.config.TritonPoolProperties;
 import io.tandem.model.engine.EngineOptions;
+import io.tandem.model.engine.GraphStore;
 import io.tandem.model.engine.LoadedModel;
 import io.tandem.model.engine.Partitions;
 import io.tandem.model.onnx.GraphFlavour;
@@ -72,12 +73,13 @@ public class PoolConfiguration {
         EngineOptions options = new EngineOptions(WeightPrecision.parse(properties.weights()),
                 GraphFlavour.parse(properties.flavour()), 0, RuntimeOptions.threads(threads));
         List<Partitions> served = new ArrayList<>();
+        GraphStore store = GraphStore.cachedIfWritable(properties.cacheDir());
         try {
             if (properties.embedded()) {
-                served.add(new Partitions(LoadedModel.embedded(), options));
+                served.add(new Partitions(LoadedModel.embedded(), options, store));
             }
             for (PoolProperties.ModelEntry entry : properties.models()) {
-                served.add(new Partitions(LoadedModel.load(entry.path(), entry.tokenizer()), options));
+                served.add(new Partitions(LoadedModel.load(entry.path(), entry.tokenizer()), options, store));
             }
             if (!triton.endpoints().isEmpty()) {
                 List<PoolModel> models = served.stream().map(p -> new PoolModel(p.model().name(), p.modelHash(),

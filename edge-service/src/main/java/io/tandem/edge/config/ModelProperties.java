@@ -10,10 +10,13 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * first bytes; the embedded stories260K when no path is given. Also how its graphs are built and how
  * ONNX Runtime runs them.
  * {@code warmupTokens} are generated once at start-up before the service reports ready.
+ * {@code cacheDir}: where built graphs are kept between starts (keyed by the model file's sha256, the
+ * builder and the graph's spec; verified before use), so a restart opens them instead of building them;
+ * unset, graphs are built at every start.
  */
 @ConfigurationProperties("tandem.model")
 public record ModelProperties(Path path, Path tokenizer, String weights, String flavour, int threads,
-                              List<String> providers, int warmupTokens) {
+                              List<String> providers, int warmupTokens, Path cacheDir) {
 
     public ModelProperties {
         weights = weights == null ? "fp32" : weights;

@@ -5,6 +5,13 @@ import io.tandem.edge.config.ConcurrencyProperties;
 import io.tandem.edge.config.ModelProperties;
 import io.tandem.model.engine.Engine;
 import io.tandem.model.engine.EngineOptions;
+import io.tandem.model.engine.GraphStore;
+import io.tandem.model.engine.ModelTokenizer;
+import io.tandem.model.export.ExportedModel;
+import io.tandem.model.tokenizer.Llama2cTokenizer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
 import io.tandem.model.engine.LoadedModel;
 import io.tandem.model.engine.Partitions;
 import io.tandem.model.generate.GenerationRequest;
@@ -48,6 +55,9 @@ public class LocalModelConfiguration {
 
     @Bean(destroyMethod = "close")
     WarmModel warmModel(ModelProperties properties) {
+        if (properties.path() != null && Files.isDirectory(properties.path())) {
+            return exported(properties);
+        }
         long start = System.nanoTime();
         LoadedModel loaded;
         try {
@@ -61,7 +71,8 @@ public class LocalModelConfiguration {
         EngineOptions options = new EngineOptions(WeightPrecision.parse(properties.weights()),
                 GraphFlavour.parse(properties.flavour()), 0,
                 new RuntimeOptions(properties.threads(), properties.providers()));
-        Engine engine = Engine.open(loaded, options);
+        GraphStore store = GraphStore.cachedIfWritable(properties.cacheDir());
+        Engine engine = Engine.open(loaded, options, store);
         long loaded_ = System.nanoTime();
         if (properties.warmupTokens() > 0) {
             engine.generate(new GenerationRequest(loaded.encodePrompt("Once"), properties.warmupTokens(), List.of(),
@@ -71,12 +82,68 @@ public class LocalModelConfiguration {
         // the model's own chat template (a GGUF file's tokenizer.chat_template), else plain text
         ServedModel served = new ServedModel(loaded.name(), loaded.tokenizer(), loaded.tokenizer().chatTemplate(),
                 loaded.weights().config(), engine.manifests());
-        log.info("model {} ready: {} layers, {} precision, {} flavour; loaded in {} ms, warmed up in {} ms",
-                served.id(), served.config().layers(), options.precision().label(), options.flavour().label(),
-                (loaded_ - start) / 1_000_000, (warm - loaded_) / 1_000_000);
+        log.info("model {} ready: {} layers, {} precision, {} flavour; loaded in {} ms ({} graphs built, {}), "
+                        + "warmed up in {} ms", served.id(), served.config().layers(), options.precision().label(),
+                options.flavour().label(), (loaded_ - start) / 1_000_000, store.builds(),
+                store.cacheDirectory() == null ? "no graph cache" : "graph cache " + store.cacheDirectory(),
+                (warm - loaded_) / 1_000_000);
         // the split route's first layers, built on first use at whatever split point a request asks for
-        Partitions partitions = new Partitions(loaded, options);
+        Partitions partitions = new Partitions(loaded, options, store);
         return new WarmModel(served, engine, partitions, (loaded_ - start) / 1_000_000, (warm - loaded_) / 1_000_000);
+    }
+
+    /**
+     * An exported folder ({@code bin/tandem export}): its graphs are opened as they are, after every file was
+     * checked against the sha256 its index recorded (a changed file stops the start-up, named). The export's
+     * precision and flavour apply. Other layer ranges (a split at another point, an int4 or early-exit draft)
+     * cannot be built without the weights and fail, saying so, when asked for.
+     */
+    private WarmModel exported(ModelProperties properties) {
+        long start = System.nanoTime();
+        Path dir = properties.path();
+        ExportedModel export;
+        Llama2cTokenizer tokenizer;
+        try {
+            export = ExportedModel.open(dir);
+            Optional<Llama2cTokenizer> own = export.tokenizer();
+            if (own.isPresent()) {
+                tokenizer = own.get();
+            } else if (properties.tokenizer() != null) {
+                tokenizer = Llama2cTokenizer.load(properties.tokenizer());
+            } else {
+                throw new IllegalStateException("tandem.model.path: the export " + dir + " holds no tokenizer (a GGUF "
+                        + "model's is not exported); set tandem.model.tokenizer to its tokenizer.bin");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("tandem.model.path: cannot read the export " + dir + ": " + e.getMessage(), e);
+        }
+        var index = export.index();
+        if (!index.precision().equals(properties.weights()) || !index.flavour().equals(properties.flavour())) {
+            log.warn("serving the export's {} {} graphs; tandem.model.weights={} and flavour={} do not apply to an export",
+                    index.precision(), index.flavour(), properties.weights(), properties.flavour());
+        }
+        RuntimeOptions runtime = new RuntimeOptions(properties.threads(), properties.providers());
+        EngineOptions options = new EngineOptions(WeightPrecision.parse(index.precision()),
+                GraphFlavour.parse(index.flavour()), 0, runtime,
+                io.tandem.model.onnx.ActivationPrecision.parse(export.manifests().getFirst().activations()));
+        Engine engine = export.start(runtime, tokenizer);
+        ModelTokenizer modelTokenizer = new ModelTokenizer.Llama2c(tokenizer);
+        LoadedModel stand = LoadedModel.withoutWeights(index.modelName(), export.config(), index.sourceFormat(),
+                index.sourceSha256(), modelTokenizer, "the model is served from the exported graphs in " + dir
+                        + ", which hold no weights to build other layer ranges from; serve the model file for that");
+        long opened = System.nanoTime();
+        if (properties.warmupTokens() > 0) {
+            engine.generate(new GenerationRequest(stand.encodePrompt("Once"), properties.warmupTokens(), List.of(),
+                    SamplingParams.greedy()));
+        }
+        long warm = System.nanoTime();
+        ServedModel served = new ServedModel(stand.name(), modelTokenizer, modelTokenizer.chatTemplate(), export.config(),
+                engine.manifests());
+        log.info("model {} ready from the export {}: {} layers, {} precision, {} flavour; opened in {} ms, warmed up in {} ms",
+                served.id(), dir, served.config().layers(), index.precision(), index.flavour(),
+                (opened - start) / 1_000_000, (warm - opened) / 1_000_000);
+        Partitions partitions = new Partitions(stand, options);
+        return new WarmModel(served, engine, partitions, (opened - start) / 1_000_000, (warm - opened) / 1_000_000);
     }
 
     @Bean

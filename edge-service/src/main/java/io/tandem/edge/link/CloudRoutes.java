@@ -213,7 +213,7 @@ public final class CloudRoutes implements AutoCloseable {
         if (int4Draft == null) {
             EngineOptions own = partitions.options();
             int4Draft = new Partitions(partitions.model(), new EngineOptions(WeightPrecision.INT4, own.flavour(), 0,
-                    own.runtime()));
+                    own.runtime()), partitions.store());
         }
         return int4Draft;
     }
@@ -232,7 +232,7 @@ public final class CloudRoutes implements AutoCloseable {
                         + model.weights().config().vocabSize() + " tokens; the served model has "
                         + partitions.config().vocabSize());
             }
-            separateDraft = new Partitions(model, partitions.options());
+            separateDraft = new Partitions(model, partitions.options(), partitions.store());
         }
         return separateDraft;
     }

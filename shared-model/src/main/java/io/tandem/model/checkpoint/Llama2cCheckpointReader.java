@@ -80,8 +80,14 @@ public final class Llama2cCheckpointReader {
      * @throws CheckpointException when its content is not a valid checkpoint
      */
     public static Checkpoint read(Path path) throws IOException {
+        // the file is read through once (checked and hashed); its fp32 tensors are then read again from it, one
+        // at a time, when a graph is built, so the weights cost no heap while loaded
+        FileChannel weights = FileChannel.open(path, StandardOpenOption.READ);
         try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-            return read(channel, path.toString(), channel.size());
+            return read(channel, path.toString(), channel.size(), weights);
+        } catch (IOException | RuntimeException e) {
+            weights.close();
+            throw e;
         }
     }
 
@@ -91,7 +97,7 @@ public final class Llama2cCheckpointReader {
      * @param sourceName how error messages and {@link Checkpoint#source()} name the stream
      */
     public static Checkpoint read(InputStream in, String sourceName) throws IOException {
-        return read(Channels.newChannel(in), sourceName, -1);
+        return read(Channels.newChannel(in), sourceName, -1, null);
     }
 
     /** Reads a checkpoint already in memory. */
@@ -103,7 +109,9 @@ public final class Llama2cCheckpointReader {
         }
     }
 
-    private static Checkpoint read(ReadableByteChannel channel, String source, long knownSize) throws IOException {
+    /** @param lazy the file again, to read fp32 tensors from on demand; null: every tensor is read into the heap now */
+    private static Checkpoint read(ReadableByteChannel channel, String source, long knownSize, FileChannel lazy)
+            throws IOException {
         ChecksummedInput input = new ChecksummedInput(channel, source);
         try {
             Header header = readHeader(input, source);
@@ -120,7 +128,7 @@ public final class Llama2cCheckpointReader {
                     throw trailing(source, knownSize - expectedBytes, expectedBytes, header);
                 }
             }
-            Map<String, Matrix> tensors = layout.readTensors(input);
+            Map<String, Matrix> tensors = layout.readTensors(input, lazy, source);
             long trailing = input.countRemainingBytes();
             if (trailing > 0) {
                 throw trailing(source, trailing, expectedBytes, header);
@@ -364,11 +372,18 @@ public final class Llama2cCheckpointReader {
             return bytes;
         }
 
-        Map<String, Matrix> readTensors(ChecksummedInput input) {
+        Map<String, Matrix> readTensors(ChecksummedInput input, FileChannel lazy, String source) {
             Map<String, Matrix> tensors = new HashMap<>();
             for (TensorSpec spec : fp32) {
                 if (spec.unused()) {
                     input.skip(spec.values() * Float.BYTES, spec.name());
+                } else if (lazy != null) {
+                    long offset = input.position();
+                    input.skip(spec.values() * Float.BYTES, spec.name());
+                    int cols = spec.cols();
+                    tensors.put(spec.name(), Matrix.lazyRows(spec.name(), spec.rows(), cols,
+                            (first, count, dst, at) -> readFloats(lazy, source, spec.name(),
+                                    offset + (long) first * cols * Float.BYTES, dst, at, count * cols)));
                 } else {
                     float[] data = new float[(int) spec.values()];
                     input.readFloats(data, spec.name());
@@ -392,6 +407,29 @@ public final class Llama2cCheckpointReader {
                         dequantize(values, count, scales, groupSize)));
             }
             return tensors;
+        }
+    }
+
+    /** {@code count} little-endian floats at {@code position} of the file, read a bounded slice at a time. */
+    static void readFloats(FileChannel file, String source, String tensor, long position, float[] dst, int at, int count) {
+        java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocate(Math.min(count, 1 << 20) * Float.BYTES)
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        try {
+            for (int done = 0; done < count; ) {
+                int n = Math.min(count - done, buffer.capacity() / Float.BYTES);
+                buffer.clear().limit(n * Float.BYTES);
+                long from = position + (long) done * Float.BYTES;
+                while (buffer.hasRemaining()) {
+                    if (file.read(buffer, from + buffer.position()) < 0) {
+                        throw new CheckpointException(Problem.TRUNCATED, source, "the file ends inside " + tensor
+                                + ": it changed after it was loaded");
+                    }
+                }
+                buffer.flip().asFloatBuffer().get(dst, at + done, n);
+                done += n;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(source + ": reading " + tensor + " failed", e);
         }
     }
 

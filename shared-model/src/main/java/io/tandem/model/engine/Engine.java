@@ -12,7 +12,6 @@ import io.tandem.model.sampling.Sampler;
 import io.tandem.model.sampling.SamplingParams;
 import io.tandem.model.llama.LlamaConfig;
 import io.tandem.model.manifest.ModelManifest;
-import io.tandem.model.onnx.DecoderGraphBuilder;
 import io.tandem.model.onnx.GraphSpec;
 import io.tandem.model.onnx.OnnxModel;
 import io.tandem.model.runtime.GraphSession;
@@ -71,19 +70,29 @@ public final class Engine implements AutoCloseable {
                 : List.of(whole.withRange(0, options.split()), whole.withRange(options.split(), config.layers()));
     }
 
+    /** Builds every partition into temporary files and opens it. */
     public static Engine open(LoadedModel model, EngineOptions options) {
+        return open(model, options, GraphStore.temporary());
+    }
+
+    /**
+     * Opens every partition from {@code store}: built straight into a file (one weight in the heap at a time)
+     * or, from a cache, not built at all.
+     */
+    public static Engine open(LoadedModel model, EngineOptions options, GraphStore store) {
         LlamaConfig config = model.weights().config();
         List<GraphSession> sessions = new ArrayList<>();
         List<ModelManifest> manifests = new ArrayList<>();
         try {
             for (GraphSpec spec : partitions(config, options)) {
-                OnnxModel graph = DecoderGraphBuilder.build(model.weights(), spec, model.weightSource());
-                ModelManifest manifest = manifest(model, spec, graph);
+                GraphStore.Opened<GraphSession> graph = store.open(model, spec, false,
+                        file -> GraphSession.open(file, spec, config, options.runtime()));
+                sessions.add(graph.value());
+                ModelManifest manifest = graph.manifest();
                 if (!manifests.isEmpty()) {
                     manifest.requireContinues(manifests.getLast());
                 }
                 manifests.add(manifest);
-                sessions.add(GraphSession.open(graph, spec, config, options.runtime()));
             }
         } catch (RuntimeException e) {
             sessions.forEach(GraphSession::close);

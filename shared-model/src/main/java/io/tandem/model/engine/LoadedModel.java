@@ -18,7 +18,8 @@ import java.util.Set;
 
 /**
  * A model ready to build graphs from: its weights, where they came from and how they were stored, and its
- * tokenizer.
+ * tokenizer. Weights of a model loaded from a file stay in that file ({@code Matrix.lazyRows})
+ * and are read when a graph is built.
  *
  * @param weightSource how the file stored the weights: blocks a quantized graph can use as they are, and
  *                     what the manifest says was done to each stored type ({@link WeightSource#FP32} for
@@ -100,6 +101,44 @@ public record LoadedModel(String name, LlamaWeights weights, String sourceFormat
         String name = model.getFileName().toString().replaceFirst("\\.gguf$", "");
         return new LoadedModel(name, gguf.weights(), gguf.sourceFormat(), gguf.sha256(),
                 new ModelTokenizer.Gguf(gguf.tokenizer(), model.toString()), gguf.weightSource());
+    }
+
+    /**
+     * A model known only by its shape, name, hash and tokenizer: what serves an exported folder, whose graphs
+     * are already built. Its weights have their shapes but no values; reading one fails with {@code why}, so
+     * anything that would build another graph from it (another split point, a draft) says why it cannot.
+     */
+    public static LoadedModel withoutWeights(String name, io.tandem.model.llama.LlamaConfig config, String sourceFormat,
+                                             String sourceSha256, ModelTokenizer tokenizer, String why) {
+        io.tandem.model.llama.Matrix.RowReader none = (first, count, dst, offset) -> {
+            throw new IllegalStateException(why);
+        };
+        java.util.function.BiFunction<String, int[], io.tandem.model.llama.Matrix> m =
+                (n, shape) -> io.tandem.model.llama.Matrix.lazyRows(n, shape[0], shape[1], none);
+        int dim = config.dim();
+        int kv = config.kvDim();
+        int hidden = config.hiddenDim();
+        List<io.tandem.model.llama.LayerWeights> layers = new java.util.ArrayList<>();
+        for (int l = 0; l < config.layers(); l++) {
+            String p = "layers." + l + ".";
+            boolean bias = config.qkvBias();
+            layers.add(new io.tandem.model.llama.LayerWeights(m.apply(p + "attention_norm.weight", new int[] {1, dim}),
+                    m.apply(p + "attention.wq.weight", new int[] {dim, dim}),
+                    m.apply(p + "attention.wk.weight", new int[] {kv, dim}),
+                    m.apply(p + "attention.wv.weight", new int[] {kv, dim}),
+                    m.apply(p + "attention.wo.weight", new int[] {dim, dim}),
+                    bias ? m.apply(p + "attention.bq.bias", new int[] {1, dim}) : null,
+                    bias ? m.apply(p + "attention.bk.bias", new int[] {1, kv}) : null,
+                    bias ? m.apply(p + "attention.bv.bias", new int[] {1, kv}) : null,
+                    m.apply(p + "ffn_norm.weight", new int[] {1, dim}),
+                    m.apply(p + "feed_forward.w1.weight", new int[] {hidden, dim}),
+                    m.apply(p + "feed_forward.w2.weight", new int[] {dim, hidden}),
+                    m.apply(p + "feed_forward.w3.weight", new int[] {hidden, dim})));
+        }
+        LlamaWeights weights = new LlamaWeights(config, m.apply("tok_embeddings.weight", new int[] {config.vocabSize(), dim}),
+                layers, m.apply("norm.weight", new int[] {1, dim}),
+                config.tiedClassifier() ? null : m.apply("output.weight", new int[] {config.vocabSize(), dim}));
+        return new LoadedModel(name, weights, sourceFormat, sourceSha256, tokenizer);
     }
 
     /** Prompt ids from user text, as the model's tokenizer makes them (BOS first where the model wants it). */

@@ -2,9 +2,7 @@ package io.tandem.model.engine;
 
 import io.tandem.model.llama.LlamaConfig;
 import io.tandem.model.manifest.ModelManifest;
-import io.tandem.model.onnx.DecoderGraphBuilder;
 import io.tandem.model.onnx.GraphSpec;
-import io.tandem.model.onnx.OnnxModel;
 import io.tandem.model.runtime.BatchedRunner;
 import io.tandem.model.runtime.GraphSession;
 import java.util.HashMap;
@@ -28,13 +26,24 @@ public final class Partitions implements AutoCloseable {
 
     private final LoadedModel model;
     private final EngineOptions options;
+    private final GraphStore store;
     private final Map<GraphSpec, Range> built = new HashMap<>();
     private final Map<GraphSpec, BatchedRange> batched = new HashMap<>();
     private boolean closed;
 
     public Partitions(LoadedModel model, EngineOptions options) {
+        this(model, options, GraphStore.temporary());
+    }
+
+    /** Ranges built through {@code store}: a cached store builds each range once across restarts. */
+    public Partitions(LoadedModel model, EngineOptions options, GraphStore store) {
         this.model = model;
         this.options = options;
+        this.store = store;
+    }
+
+    public GraphStore store() {
+        return store;
     }
 
     public LoadedModel model() {
@@ -82,9 +91,9 @@ public final class Partitions implements AutoCloseable {
     public synchronized BatchedRange batchedRange(int first, int end, int maxRows) {
         GraphSpec spec = specFor(first, end);
         return batched.computeIfAbsent(spec, k -> {
-            OnnxModel graph = DecoderGraphBuilder.buildBatched(model.weights(), spec, model.weightSource());
-            return new BatchedRange(BatchedRunner.open(graph, spec, config(), options.runtime(), maxRows),
-                    Engine.manifest(model, spec, graph));
+            GraphStore.Opened<BatchedRunner> graph = store.open(model, spec, true,
+                    file -> BatchedRunner.open(file, spec, config(), options.runtime(), maxRows));
+            return new BatchedRange(graph.value(), graph.manifest());
         });
     }
 
@@ -125,9 +134,9 @@ public final class Partitions implements AutoCloseable {
         }
         Range range = built.get(spec);
         if (range == null) {
-            OnnxModel graph = DecoderGraphBuilder.build(model.weights(), spec, model.weightSource());
-            range = new Range(GraphSession.open(graph, spec, config(), options.runtime()),
-                    Engine.manifest(model, spec, graph));
+            GraphStore.Opened<GraphSession> graph = store.open(model, spec, false,
+                    file -> GraphSession.open(file, spec, config(), options.runtime()));
+            range = new Range(graph.value(), graph.manifest());
             built.put(spec, range);
         }
         return range;

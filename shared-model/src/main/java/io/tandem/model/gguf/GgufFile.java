@@ -140,6 +140,38 @@ public final class GgufFile implements AutoCloseable {
         return data.window(tensor.offset() + from, length);
     }
 
+    /**
+     * {@code length} bytes of the tensor's data starting {@code from} bytes into it, read into a fresh heap
+     * buffer rather than viewed through the map: pages read this way stay in the page cache, not in this
+     * process's resident set, so reading a whole model once (to build graphs) does not add the file's size
+     * to the process's memory.
+     */
+    public ByteBuffer readTensorBytes(GgufTensorInfo tensor, long from, int length) {
+        own(tensor);
+        if (from < 0 || length < 0 || from > tensor.byteSize() || length > tensor.byteSize() - from) {
+            throw new IndexOutOfBoundsException("bytes [" + from + ", " + from + " + " + length + ") of tensor '"
+                    + tensor.name() + "' (" + tensor.byteSize() + " bytes)");
+        }
+        checkOpen();
+        ByteBuffer buffer = ByteBuffer.allocate(length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        long position = header.dataOffset() + tensor.offset() + from;
+        try {
+            while (buffer.hasRemaining()) {
+                int n = channel.read(buffer, position + buffer.position());
+                if (n < 0) {
+                    throw new GgufException(Problem.MALFORMED, source(), "the file ends inside tensor '" + tensor.name()
+                            + "' (at byte " + (position + buffer.position()) + ")");
+                }
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(source() + ": reading tensor '" + tensor.name() + "' failed", e);
+        }
+        return buffer.flip();
+    }
+
+    /** Bytes read at once when dequantizing: a bounded buffer whatever the tensor's size. */
+    static final int READ_WINDOW = 8 << 20;
+
     // ------------------------------------------------------------------ dequantization
 
     /** The tensor's values as floats, in ggml order (row after row, {@code dims[0]} values per row). */
@@ -167,12 +199,8 @@ public final class GgufFile implements AutoCloseable {
      * ({@code rowCount * dims[0]} values). Reads the map in windows, so it works for tensors of any size.
      */
     public void dequantizeRows(GgufTensorInfo tensor, long firstRow, int rowCount, float[] dst, int dstOffset) {
-        own(tensor);
+        requireReadable(tensor);
         GgmlType type = tensor.type();
-        if (!type.canDequantize()) {
-            throw new GgufException(Problem.UNSUPPORTED, source(), "tensor '" + tensor.name() + "' has type " + type
-                    + ", which this reader cannot dequantize (it reads F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K)");
-        }
         long rows = tensor.rowCount();
         if (firstRow < 0 || rowCount < 0 || firstRow > rows || rowCount > rows - firstRow) {
             throw new IndexOutOfBoundsException("rows [" + firstRow + ", " + firstRow + " + " + rowCount + ") of tensor '"
@@ -189,15 +217,24 @@ public final class GgufFile implements AutoCloseable {
                     + " bytes, more than one view holds (" + data.maxWindow() + ")");
         }
         checkOpen();
-        int rowsPerWindow = (int) Math.max(1, data.maxWindow() / Math.max(1, rowBytes));
+        int rowsPerWindow = (int) Math.max(1, Math.min(data.maxWindow(), READ_WINDOW) / Math.max(1, rowBytes));
         int out = dstOffset;
         for (int done = 0; done < rowCount; ) {
             int n = Math.min(rowsPerWindow, rowCount - done);
-            ByteBuffer window = data.window(tensor.offset() + (firstRow + done) * rowBytes, (int) (n * rowBytes));
+            ByteBuffer window = readTensorBytes(tensor, (firstRow + done) * rowBytes, (int) (n * rowBytes));
             int count = (int) (n * rowLength);
             GgmlQuants.dequantize(type, window, 0, dst, out, count);
             out += count;
             done += n;
+        }
+    }
+
+    /** Fails, naming the tensor, unless its type is one this reader dequantizes. */
+    public void requireReadable(GgufTensorInfo tensor) {
+        own(tensor);
+        if (!tensor.type().canDequantize()) {
+            throw new GgufException(Problem.UNSUPPORTED, source(), "tensor '" + tensor.name() + "' has type " + tensor.type()
+                    + ", which this reader cannot dequantize (it reads F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K)");
         }
     }
 

@@ -29,8 +29,9 @@ import java.util.TreeMap;
 
 /**
  * Loads a Llama-family decoder from a GGUF file: the hyperparameters from the {@code {arch}.*} metadata,
- * the tokenizer from {@code tokenizer.*}, and every tensor dequantized to fp32 one at a time from the
- * memory map (the file is never read into the heap as a whole).
+ * the tokenizer from {@code tokenizer.*}, and the tensor table, checked: every tensor's shape and type. The
+ * weights themselves stay in the file: each is read (dequantized to fp32, or as its stored Q4_0/Q8_0
+ * blocks) when a graph is built, one at a time, so a loaded model costs no heap for its weights.
  *
  * <p>Architectures: {@code llama} (Llama 2/3, TinyLlama, SmolLM; llama.cpp's converter permuted the Q/K
  * rows so rotary embedding turns adjacent pairs, as llama2.c does) and {@code qwen2} (Qwen2/2.5: Q/K/V
@@ -71,14 +72,39 @@ public final class GgufModelLoader {
                             String sourceFormat, String sha256) {
     }
 
-    /** Reads the whole model. */
+    /**
+     * Reads the model's metadata, tokenizer and tensor table; the weights stay in the memory-mapped file
+     * and are read (dequantized, or as their stored blocks) one tensor at a time when a graph is built, so
+     * loading costs no heap for them. The file stays open (mapped) for as long as the weights are in use.
+     */
     public static GgufModel load(Path path) throws IOException {
-        try (GgufFile file = GgufFile.open(path)) {
+        GgufFile file = GgufFile.open(path);
+        // the file's sha256 (its identity) on another core while the metadata and tokenizer are read
+        java.util.concurrent.CompletableFuture<String> sha256 = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return sha256(path);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        try {
             GgufTokenizer tokenizer = GgufTokenizer.fromMetadata(file.metadata());
             Loader loader = new Loader(file, config(file));
             LlamaWeights weights = loader.weights();
-            return new GgufModel(weights, new WeightSource(loader.storedTypes, loader.exactBlocks), tokenizer,
-                    sourceFormat(file), sha256(path));
+            String hash;
+            try {
+                hash = sha256.join();
+            } catch (java.util.concurrent.CompletionException e) {
+                if (e.getCause() instanceof java.io.UncheckedIOException io) {
+                    throw io.getCause();
+                }
+                throw e;
+            }
+            return new GgufModel(weights, new WeightSource(loader.storedTypes,
+                    WeightSource.storedBlocks(loader.exactBlocks)), tokenizer, sourceFormat(file), hash);
+        } catch (IOException | RuntimeException e) {
+            file.close();
+            throw e;
         }
     }
 
@@ -192,7 +218,7 @@ public final class GgufModelLoader {
         private final String source;
         private final Set<String> used = new LinkedHashSet<>();
         final Map<String, String> storedTypes = new LinkedHashMap<>();
-        final Map<String, BlockQuantized> exactBlocks = new LinkedHashMap<>();
+        final Map<String, WeightSource.Stored> exactBlocks = new LinkedHashMap<>();
 
         Loader(GgufFile file, LlamaConfig config) {
             this.file = file;
@@ -244,8 +270,8 @@ public final class GgufModelLoader {
 
         /** A 1-D tensor of {@code size} values. */
         private Matrix vector(String tensorName, String name, int size) {
-            float[] values = read(tensorName, name, new long[] {size});
-            return Matrix.vector(name, values);
+            GgufTensorInfo tensor = read(tensorName, name, new long[] {size});
+            return Matrix.lazyRows(name, 1, size, (first, count, dst, offset) -> file.dequantizeRows(tensor, first, count, dst, offset));
         }
 
         /**
@@ -253,23 +279,27 @@ public final class GgufModelLoader {
          * the graph may quantize it, so Q4_0/Q8_0 blocks are kept for an exact int4/int8 graph.
          */
         private Matrix matrix(String tensorName, String name, int rows, int cols, boolean projection) {
-            float[] values = read(tensorName, name, new long[] {cols, rows});
-            GgufTensorInfo tensor = file.tensor(tensorName);
+            GgufTensorInfo tensor = read(tensorName, name, new long[] {cols, rows});
             if (projection) {
-                BlockQuantized blocks = switch (tensor.type()) {
-                    case Q4_0 -> storedBlocks(tensor, rows, cols, WeightPrecision.INT4);
-                    case Q8_0 -> storedBlocks(tensor, rows, cols, WeightPrecision.INT8);
+                WeightPrecision stored = switch (tensor.type()) {
+                    case Q4_0 -> WeightPrecision.INT4;
+                    case Q8_0 -> WeightPrecision.INT8;
                     default -> null;
                 };
-                if (blocks != null) {
-                    exactBlocks.put(name, blocks);
+                if (stored != null) {
+                    exactBlocks.put(name, new WeightSource.Stored(stored, rows, cols,
+                            () -> storedBlocks(tensor, rows, cols, stored)));
                 }
             }
-            return new Matrix(name, rows, cols, values);
+            return Matrix.lazyRows(name, rows, cols,
+                    (first, count, dst, offset) -> file.dequantizeRows(tensor, first, count, dst, offset));
         }
 
-        /** The tensor's values, after checking its shape; notes its stored type under our {@code name}. */
-        private float[] read(String tensorName, String name, long[] expectedDims) {
+        /**
+         * The tensor, after checking its shape and that its type can be read (so that a file Tandem cannot
+         * run is refused at load, not at the first graph build); notes its stored type under our {@code name}.
+         */
+        private GgufTensorInfo read(String tensorName, String name, long[] expectedDims) {
             GgufTensorInfo tensor = file.tensor(tensorName);
             if (!Arrays.equals(tensor.dims(), expectedDims)) {
                 throw new GgufException(Problem.MALFORMED, source, "tensor '" + tensorName + "' has shape "
@@ -278,7 +308,8 @@ public final class GgufModelLoader {
             }
             used.add(tensorName);
             storedTypes.put(name, tensor.type().name());
-            return file.dequantize(tensor);
+            file.requireReadable(tensor);
+            return tensor;
         }
 
         /**
@@ -291,10 +322,10 @@ public final class GgufModelLoader {
             byte[] codes = new byte[Math.multiplyExact(rows, cols)];
             float[] scales = new float[rows * blocksPerRow];
             long rowBytes = tensor.rowBytes();
-            int rowsPerWindow = (int) Math.max(1, (64L << 20) / rowBytes);
+            int rowsPerWindow = (int) Math.max(1, (8L << 20) / rowBytes);
             for (int first = 0; first < rows; first += rowsPerWindow) {
                 int n = Math.min(rowsPerWindow, rows - first);
-                ByteBuffer window = file.tensorBytes(tensor, first * rowBytes, (int) (n * rowBytes));
+                ByteBuffer window = file.readTensorBytes(tensor, first * rowBytes, (int) (n * rowBytes));
                 for (int r = 0; r < n; r++) {
                     for (int b = 0; b < blocksPerRow; b++) {
                         int at = (int) (r * rowBytes) + b * tensor.type().typeSize();

@@ -27,7 +27,20 @@ public final class DecoderGraphBuilder {
 
     /** A graph whose quantized weights come from {@code source}'s stored blocks where it has them in the graph's layout. */
     public static OnnxModel build(LlamaWeights weights, GraphSpec spec, WeightSource source) {
-        return build(weights, spec, source, false);
+        return build(weights, spec, source, false, null);
+    }
+
+    /**
+     * As {@link #build(LlamaWeights, GraphSpec, WeightSource)}, writing each large weight to {@code external}
+     * as soon as it is made: the heap holds one weight at a time, whatever the model's size.
+     */
+    public static OnnxModel build(LlamaWeights weights, GraphSpec spec, WeightSource source, ExternalData external) {
+        return build(weights, spec, source, false, external);
+    }
+
+    /** {@link #buildBatched(LlamaWeights, GraphSpec, WeightSource)} with its weights written to {@code external}. */
+    public static OnnxModel buildBatched(LlamaWeights weights, GraphSpec spec, WeightSource source, ExternalData external) {
+        return build(weights, spec, source, true, external);
     }
 
     /**
@@ -39,14 +52,15 @@ public final class DecoderGraphBuilder {
      * ({@link DecoderOps#batchedPositions}).
      */
     public static OnnxModel buildBatched(LlamaWeights weights, GraphSpec spec, WeightSource source) {
-        return build(weights, spec, source, true);
+        return build(weights, spec, source, true, null);
     }
 
-    private static OnnxModel build(LlamaWeights weights, GraphSpec spec, WeightSource source, boolean batched) {
+    private static OnnxModel build(LlamaWeights weights, GraphSpec spec, WeightSource source, boolean batched,
+                                   ExternalData external) {
         LlamaConfig config = weights.config();
         spec.requireWithin(config);
         OnnxGraph g = new OnnxGraph("tandem_" + config.architecture() + "_" + spec.firstLayer() + "_" + spec.endLayer()
-                + (batched ? "_batched" : ""));
+                + (batched ? "_batched" : ""), external);
         DecoderOps ops = new DecoderOps(g, config, spec.precision(), spec.flavour(), spec.activations(), source);
         Object batch = 1L;
         if (batched) {

@@ -396,7 +396,7 @@ public final class DecoderOps {
 
     /** Token embedding lookup: int64 ids {@code [1, S]} to {@code [1, S, D]}. */
     public String embed(String ids, Matrix embedding) {
-        String table = g.floats(embedding.name(), new long[] {embedding.rows(), embedding.cols()}, embedding.data());
+        String table = g.floats(embedding.name(), new long[] {embedding.rows(), embedding.cols()}, embedding);
         return g.op("Gather", attrs(i("axis", 0)), table, ids);
     }
 

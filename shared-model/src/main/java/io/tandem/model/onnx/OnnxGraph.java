@@ -29,14 +29,35 @@ public final class OnnxGraph {
     public static final int INT64 = 7;
     public static final int INT4 = 22;
 
-    /** A weight or constant: raw little-endian bytes in ONNX's layout for {@code dataType}. */
-    public record Initializer(String name, int dataType, long[] dims, ByteBuffer data) {
+    /**
+     * A weight or constant: raw little-endian bytes in ONNX's layout for {@code dataType}, held in memory
+     * or, for a graph built into {@link ExternalData}, written there at {@code offset} ({@code length} bytes).
+     */
+    public record Initializer(String name, int dataType, long[] dims, ByteBuffer data, ExternalData external,
+                              long offset, long length) {
         public Initializer {
-            data = data.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
+            if ((data == null) == (external == null)) {
+                throw new IllegalArgumentException(name + ": an initializer is held in memory or external, not both");
+            }
+            data = data == null ? null : data.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        }
+
+        public Initializer(String name, int dataType, long[] dims, ByteBuffer data) {
+            this(name, dataType, dims, data, null, 0, 0);
+        }
+
+        /** The bytes; an external initializer's are mapped from its file (resident only as read). */
+        @Override
+        public ByteBuffer data() {
+            return data != null ? data : external.map(offset, length).asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        }
+
+        public boolean isExternal() {
+            return external != null;
         }
 
         public long byteSize() {
-            return data.remaining();
+            return data != null ? data.remaining() : length;
         }
     }
 
@@ -44,9 +65,38 @@ public final class OnnxGraph {
     private final List<Initializer> initializers = new ArrayList<>();
     private final Map<String, Integer> nameCounts = new HashMap<>();
     private final Map<String, String> scalarConstants = new HashMap<>();
+    private final ExternalData external;
+    /** Every initializer's name, type, dims and bytes in order, hashed as they come: see {@link OnnxModel#sha256()}. */
+    private final java.security.MessageDigest weightDigest = OnnxModel.sha256Digest();
 
     public OnnxGraph(String name) {
+        this(name, null);
+    }
+
+    /**
+     * A graph whose weights of {@link OnnxModel#EXTERNAL_MIN_BYTES} or more go to {@code external} as they
+     * are added (null: all in memory), so that building holds one weight at a time.
+     */
+    public OnnxGraph(String name, ExternalData external) {
         graph.setName(name);
+        this.external = external;
+    }
+
+    /** Where large weights go as they are added, or null when the graph keeps them in memory. */
+    ExternalData external() {
+        return external;
+    }
+
+    java.security.MessageDigest weightDigest() {
+        return weightDigest;
+    }
+
+    private void digestHeader(String name, int dataType, long[] dims) {
+        weightDigest.update(name.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        weightDigest.update((byte) dataType);
+        for (long d : dims) {
+            weightDigest.update(ByteBuffer.allocate(8).putLong(0, d));
+        }
     }
 
     /** A fresh value name derived from {@code base}. */
@@ -74,14 +124,55 @@ public final class OnnxGraph {
 
     public String initializer(String name, int dataType, long[] dims, ByteBuffer data) {
         String unique = fresh(name);
-        initializers.add(new Initializer(unique, dataType, dims.clone(), data));
+        digestHeader(unique, dataType, dims);
+        if (external != null && data.remaining() >= OnnxModel.EXTERNAL_MIN_BYTES) {
+            long length = data.remaining();
+            long offset = external.append(data, weightDigest);
+            initializers.add(new Initializer(unique, dataType, dims.clone(), null, external,
+                    offset, length));
+        } else {
+            weightDigest.update(data.duplicate());
+            initializers.add(new Initializer(unique, dataType, dims.clone(), data));
+        }
         return unique;
     }
 
     public String floats(String name, long[] dims, float[] values) {
+        if (external != null && (long) values.length * Float.BYTES >= OnnxModel.EXTERNAL_MIN_BYTES) {
+            // straight to the file: no heap copy of a large weight's bytes
+            String unique = fresh(name);
+            digestHeader(unique, FLOAT, dims);
+            long offset = external.appendFloats(values, weightDigest);
+            initializers.add(new Initializer(unique, FLOAT, dims.clone(), null, external, offset,
+                    (long) values.length * Float.BYTES));
+            return unique;
+        }
         ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
         b.asFloatBuffer().put(values);
         return initializer(name, FLOAT, dims, b);
+    }
+
+    /**
+     * {@code m}'s values as a float initializer. Into external data a large weight goes a slice of rows at a
+     * time, so a lazy matrix is never whole in the heap.
+     */
+    public String floats(String name, long[] dims, io.tandem.model.llama.Matrix m) {
+        long bytes = m.size() * Float.BYTES;
+        if (external == null || bytes < OnnxModel.EXTERNAL_MIN_BYTES || !m.isLazy()) {
+            return floats(name, dims, m.data());
+        }
+        String unique = fresh(name);
+        digestHeader(unique, FLOAT, dims);
+        long offset = external.begin();
+        int rowsPerSlice = Math.max(1, (1 << 20) / m.cols());
+        float[] slice = new float[Math.min(m.rows(), rowsPerSlice) * m.cols()];
+        for (int first = 0; first < m.rows(); first += rowsPerSlice) {
+            int n = Math.min(rowsPerSlice, m.rows() - first);
+            m.readRows(first, n, slice, 0);
+            external.continueFloats(slice, 0, n * m.cols(), weightDigest);
+        }
+        initializers.add(new Initializer(unique, FLOAT, dims.clone(), null, external, offset, bytes));
+        return unique;
     }
 
     public String longs(String name, long... values) {

@@ -32,7 +32,7 @@ public final class OnnxModel {
     public static final String MS_DOMAIN = "com.microsoft";
     /** Above this many weight bytes a written model keeps its weights in a side file. */
     static final long INLINE_LIMIT_BYTES = 1L << 30;
-    private static final int EXTERNAL_ALIGNMENT = 64;
+    private static final int EXTERNAL_ALIGNMENT = ExternalData.ALIGNMENT;
     /**
      * Initializers below this size stay inline even when the weights go external: ONNX Runtime
      * reads shape-like constants (axes, shapes) during shape inference and cannot read those from
@@ -43,12 +43,25 @@ public final class OnnxModel {
     private final GraphProto structure;
     private final List<OnnxGraph.Initializer> initializers;
     private final Map<String, String> metadata;
+    private final ExternalData external;
+    private final MessageDigest weightDigest;
     private String hash;
 
     public OnnxModel(OnnxGraph graph, Map<String, String> metadata) {
         this.structure = graph.structure().build();
         this.initializers = graph.initializers();
         this.metadata = new LinkedHashMap<>(metadata);
+        this.external = graph.external();
+        try {
+            this.weightDigest = (MessageDigest) graph.weightDigest().clone();
+        } catch (CloneNotSupportedException e) {
+            throw new IllegalStateException("SHA-256 digests can be cloned on every Java platform", e);
+        }
+    }
+
+    /** The file the large weights were written to while building, or null when they are in memory. */
+    public Path externalDataFile() {
+        return external == null ? null : external.file();
     }
 
     public GraphProto structure() {
@@ -68,26 +81,28 @@ public final class OnnxModel {
         return initializers.stream().mapToLong(OnnxGraph.Initializer::byteSize).sum();
     }
 
-    /** sha256 over the graph structure and every weight byte: equal graphs have equal hashes. */
+    /**
+     * sha256 over every weight (name, type, dims, bytes, in order; hashed while the graph was built, so a
+     * graph whose weights went to disk is never read back) and then the graph structure: equal graphs have
+     * equal hashes, wherever their weights are kept.
+     */
     public synchronized String sha256() {
         if (hash == null) {
-            MessageDigest digest = sha256Digest();
-            digest.update(structure.toByteArray());
-            for (OnnxGraph.Initializer init : initializers) {
-                digest.update(init.name().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-                digest.update((byte) init.dataType());
-                for (long d : init.dims()) {
-                    digest.update(ByteBuffer.allocate(8).putLong(0, d));
-                }
-                digest.update(init.data().duplicate());
+            MessageDigest digest;
+            try {
+                digest = (MessageDigest) weightDigest.clone();
+            } catch (CloneNotSupportedException e) {
+                throw new IllegalStateException(e);
             }
+            digest.update(structure.toByteArray());
             hash = HexFormat.of().formatHex(digest.digest());
         }
         return hash;
     }
 
+    /** Whether the weights can go inline in one protobuf: in memory and small enough. */
     public boolean fitsInline() {
-        return weightBytes() < INLINE_LIMIT_BYTES;
+        return external == null && weightBytes() < INLINE_LIMIT_BYTES;
     }
 
     /** The serialised model with every weight inline. */
@@ -110,7 +125,44 @@ public final class OnnxModel {
      * Returns the files written.
      */
     public List<Path> write(Path file) throws IOException {
+        if (external != null) {
+            return writeReferencing(file);
+        }
         return write(file, !fitsInline());
+    }
+
+    /**
+     * A graph built into {@link ExternalData}: writes the graph beside its data file, which it refers to as it
+     * lies (copied to {@code file + ".data"} first when it lies elsewhere).
+     */
+    private List<Path> writeReferencing(Path file) throws IOException {
+        Path parent = file.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        external.close();
+        Path dataFile = external.file();
+        if (!parent.equals(dataFile.getParent())) {
+            Path copy = parent.resolve(file.getFileName() + ".data");
+            Path tmp = parent.resolve(copy.getFileName() + ".tmp");
+            Files.copy(dataFile, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.move(tmp, copy, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            dataFile = copy;
+        }
+        String location = dataFile.getFileName().toString();
+        ModelProto.Builder model = header();
+        GraphProto.Builder g = model.getGraphBuilder();
+        for (OnnxGraph.Initializer init : initializers) {
+            if (init.isExternal()) {
+                g.addInitializer(OnnxGraph.tensorHeader(init)
+                        .setDataLocation(TensorProto.DataLocation.EXTERNAL)
+                        .addExternalData(entry("location", location))
+                        .addExternalData(entry("offset", Long.toString(init.offset())))
+                        .addExternalData(entry("length", Long.toString(init.length()))));
+            } else {
+                g.addInitializer(OnnxGraph.tensorHeader(init).setRawData(ByteString.copyFrom(init.data().duplicate())));
+            }
+        }
+        writeAtomically(file, model.build().toByteArray());
+        return List.of(file, dataFile);
     }
 
     /** As {@link #write(Path)}, choosing the layout: tests use external data on small models. */

@@ -28,7 +28,75 @@ public record WeightSource(Map<String, String> storedTypes, Map<String, BlockQua
 
     public WeightSource {
         storedTypes = Map.copyOf(storedTypes);
-        exactBlocks = Map.copyOf(exactBlocks);
+        exactBlocks = exactBlocks instanceof StoredBlocks ? exactBlocks : Map.copyOf(exactBlocks);
+    }
+
+    /**
+     * Blocks read from the model file when asked for, each time afresh, so that a loaded model holds none of
+     * them: {@code get} reads one weight's blocks; shapes and precisions are known without reading.
+     */
+    public static Map<String, BlockQuantized> storedBlocks(Map<String, Stored> stored) {
+        return new StoredBlocks(new LinkedHashMap<>(stored));
+    }
+
+    /** One weight's blocks in the file: their layout, and how to read them. */
+    public record Stored(WeightPrecision precision, int rows, int cols, java.util.function.Supplier<BlockQuantized> reader) {
+    }
+
+    private static final class StoredBlocks extends java.util.AbstractMap<String, BlockQuantized> {
+        private final Map<String, Stored> stored;
+
+        StoredBlocks(Map<String, Stored> stored) {
+            this.stored = java.util.Collections.unmodifiableMap(stored);
+        }
+
+        @Override
+        public BlockQuantized get(Object key) {
+            Stored s = stored.get(key);
+            return s == null ? null : s.reader().get();
+        }
+
+        @Override
+        public boolean containsKey(Object key) {
+            return stored.containsKey(key);
+        }
+
+        @Override
+        public int size() {
+            return stored.size();
+        }
+
+        boolean matches(String name, WeightPrecision precision, int rows, int cols) {
+            Stored s = stored.get(name);
+            return s != null && s.precision() == precision && s.rows() == rows && s.cols() == cols;
+        }
+
+        @Override
+        public java.util.Set<Entry<String, BlockQuantized>> entrySet() {
+            return new java.util.AbstractSet<>() {
+                @Override
+                public java.util.Iterator<Entry<String, BlockQuantized>> iterator() {
+                    var names = stored.keySet().iterator();
+                    return new java.util.Iterator<>() {
+                        @Override
+                        public boolean hasNext() {
+                            return names.hasNext();
+                        }
+
+                        @Override
+                        public Entry<String, BlockQuantized> next() {
+                            String name = names.next();
+                            return Map.entry(name, stored.get(name).reader().get());
+                        }
+                    };
+                }
+
+                @Override
+                public int size() {
+                    return stored.size();
+                }
+            };
+        }
     }
 
     /** {@code w} in {@code precision}: the stored blocks when the file has them in that layout, else quantized now. */
@@ -38,9 +106,19 @@ public record WeightSource(Map<String, String> storedTypes, Map<String, BlockQua
     }
 
     private BlockQuantized exactBlock(Matrix w, WeightPrecision precision) {
+        if (exactBlocks instanceof StoredBlocks lazy) {
+            return lazy.matches(w.name(), precision, w.rows(), w.cols()) ? lazy.get(w.name()) : null;
+        }
         BlockQuantized stored = exactBlocks.get(w.name());
         return stored != null && stored.precision() == precision && stored.rows() == w.rows() && stored.cols() == w.cols()
                 ? stored : null;
+    }
+
+    private boolean hasExactBlock(Matrix w, WeightPrecision precision) {
+        if (exactBlocks instanceof StoredBlocks lazy) {
+            return lazy.matches(w.name(), precision, w.rows(), w.cols());
+        }
+        return exactBlock(w, precision) != null;
     }
 
     /**
@@ -75,7 +153,7 @@ public record WeightSource(Map<String, String> storedTypes, Map<String, BlockQua
         if (!use.projection() || !precision.quantized()) {
             return asStored ? "fp32 as stored" : "dequantized to fp32";
         }
-        if (exactBlock(use.matrix(), precision) != null) {
+        if (hasExactBlock(use.matrix(), precision)) {
             return precision.label() + ", stored blocks used as they are";
         }
         return asStored ? "quantized to " + precision.label() : "dequantized to fp32, requantized to " + precision.label();

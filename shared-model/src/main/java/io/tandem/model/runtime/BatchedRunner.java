@@ -8,6 +8,7 @@ import ai.onnxruntime.OrtSession;
 import io.tandem.model.llama.LlamaConfig;
 import io.tandem.model.onnx.DecoderOps;
 import io.tandem.model.onnx.GraphNames;
+import io.tandem.model.onnx.DecoderGraphBuilder;
 import io.tandem.model.onnx.GraphSpec;
 import io.tandem.model.onnx.OnnxModel;
 import java.nio.ByteBuffer;
@@ -71,6 +72,21 @@ public final class BatchedRunner implements AutoCloseable {
             throw new IllegalArgumentException("the graph is not batched: build it with DecoderGraphBuilder.buildBatched");
         }
         return new BatchedRunner(GraphSession.open(batchedGraph, spec, config, options), maxRows);
+    }
+
+    /**
+     * A runner on a batched graph written to {@code modelFile} (its external data beside it), as
+     * {@link DecoderGraphBuilder#buildBatched} made it.
+     */
+    public static BatchedRunner open(java.nio.file.Path modelFile, GraphSpec spec, LlamaConfig config,
+                                     RuntimeOptions options, int maxRows) {
+        GraphSession session = GraphSession.open(modelFile, spec, config, options);
+        try {
+            return new BatchedRunner(session, maxRows);
+        } catch (RuntimeException e) {
+            session.close();
+            throw e;
+        }
     }
 
     private BatchedRunner(GraphSession graph, int maxRows) {

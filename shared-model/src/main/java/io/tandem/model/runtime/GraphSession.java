@@ -47,6 +47,15 @@ public final class GraphSession implements AutoCloseable {
             OrtSession session;
             if (model.fitsInline()) {
                 session = env.createSession(model.toBytes(), so);
+            } else if (model.externalDataFile() != null) {
+                // built into its data file: write the graph beside it, referring to it
+                Path file = model.externalDataFile().resolveSibling("model-" + System.nanoTime() + ".onnx");
+                try {
+                    model.write(file);
+                    session = env.createSession(file.toString(), so);
+                } finally {
+                    Files.deleteIfExists(file);
+                }
             } else {
                 Path dir = Files.createTempDirectory("tandem-graph");
                 Path file = dir.resolve("model.onnx");
