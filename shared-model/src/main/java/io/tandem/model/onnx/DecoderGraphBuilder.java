@@ -18,6 +18,13 @@ import java.util.Map;
  */
 public final class DecoderGraphBuilder {
 
+    /**
+     * Metadata saying the graph takes the {@link GraphNames#PAST_LENGTH} input, so its past and
+     * present may share one preallocated buffer.
+     */
+    public static final String KV_BUFFER_KEY = "tandem.kv_buffer";
+    public static final String KV_BUFFER_SHARED = "shared";
+
     private DecoderGraphBuilder() {
     }
 
@@ -25,9 +32,22 @@ public final class DecoderGraphBuilder {
         return build(weights, spec, WeightSource.FP32);
     }
 
-    /** A graph whose quantized weights come from {@code source}'s stored blocks where it has them in the graph's layout. */
+    /**
+     * A graph for this process's sessions, whose quantized weights come from {@code source}'s stored
+     * blocks where it has them in the graph's layout. With GroupQueryAttention it also takes
+     * {@link GraphNames#PAST_LENGTH}, which {@link io.tandem.model.runtime.KvSequence} feeds to keep
+     * its cache in one buffer written in place.
+     */
     public static OnnxModel build(LlamaWeights weights, GraphSpec spec, WeightSource source) {
-        return build(weights, spec, source, false);
+        return build(weights, spec, source, false, true);
+    }
+
+    /**
+     * The same graph without {@link GraphNames#PAST_LENGTH}: the past's length is its shape, as a
+     * server that feeds each present back as the next past (Triton's implicit state) needs.
+     */
+    public static OnnxModel buildForExport(LlamaWeights weights, GraphSpec spec, WeightSource source) {
+        return build(weights, spec, source, false, false);
     }
 
     /**
@@ -39,16 +59,22 @@ public final class DecoderGraphBuilder {
      * ({@link DecoderOps#batchedPositions}).
      */
     public static OnnxModel buildBatched(LlamaWeights weights, GraphSpec spec, WeightSource source) {
-        return build(weights, spec, source, true);
+        return build(weights, spec, source, true, false);
     }
 
-    private static OnnxModel build(LlamaWeights weights, GraphSpec spec, WeightSource source, boolean batched) {
+    private static OnnxModel build(LlamaWeights weights, GraphSpec spec, WeightSource source, boolean batched,
+                                   boolean pastLengthInput) {
         LlamaConfig config = weights.config();
         spec.requireWithin(config);
         OnnxGraph g = new OnnxGraph("tandem_" + config.architecture() + "_" + spec.firstLayer() + "_" + spec.endLayer()
                 + (batched ? "_batched" : ""));
         DecoderOps ops = new DecoderOps(g, config, spec.precision(), spec.flavour(), spec.activations(), source);
         Object batch = 1L;
+        boolean takesPastLength = pastLengthInput
+                && DecoderOps.attentionKernel(spec.flavour(), config) == DecoderOps.AttentionKernel.GROUP_QUERY_ATTENTION;
+        if (takesPastLength) {
+            ops.withPastLengthInput();
+        }
         if (batched) {
             ops.batched();
             batch = GraphNames.BATCH;
@@ -109,6 +135,9 @@ public final class DecoderGraphBuilder {
         metadata.put("tandem.precision", spec.precision().label());
         metadata.put("tandem.flavour", spec.flavour().label());
         metadata.put("tandem.activations", spec.activations().label());
+        if (takesPastLength) {
+            metadata.put(KV_BUFFER_KEY, KV_BUFFER_SHARED);
+        }
         if (batched) {
             metadata.put("tandem.batch", "dynamic");
             metadata.put("tandem.attention", DecoderOps.attentionKernel(spec.flavour(), config).name().toLowerCase(java.util.Locale.ROOT));
