@@ -2,6 +2,7 @@ package io.tandem.edge.config;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /**
@@ -10,15 +11,18 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * first bytes; the embedded stories260K when no path is given. Also how its graphs are built and how
  * ONNX Runtime runs them.
  * {@code warmupTokens} are generated once at start-up before the service reports ready.
+ * {@code sessionConfig} holds extra ONNX Runtime session configuration entries, e.g.
+ * {@code "[session.intra_op.allow_spinning]": "0"} (brackets keep the dots in the key).
  */
 @ConfigurationProperties("tandem.model")
 public record ModelProperties(Path path, Path tokenizer, String weights, String flavour, int threads,
-                              List<String> providers, int warmupTokens) {
+                              List<String> providers, int warmupTokens, Map<String, String> sessionConfig) {
 
     public ModelProperties {
         weights = weights == null ? "fp32" : weights;
         flavour = flavour == null ? "fast" : flavour;
         providers = providers == null ? List.of() : List.copyOf(providers);
+        sessionConfig = sessionConfig == null ? Map.of() : Map.copyOf(sessionConfig);
         if (threads < 0) {
             throw new IllegalArgumentException("tandem.model.threads must be 0 (automatic) or positive, was " + threads);
         }

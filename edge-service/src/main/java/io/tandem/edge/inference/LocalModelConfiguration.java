@@ -60,7 +60,7 @@ public class LocalModelConfiguration {
         }
         EngineOptions options = new EngineOptions(WeightPrecision.parse(properties.weights()),
                 GraphFlavour.parse(properties.flavour()), 0,
-                new RuntimeOptions(properties.threads(), properties.providers()));
+                new RuntimeOptions(properties.threads(), properties.providers(), properties.sessionConfig(), true));
         Engine engine = Engine.open(loaded, options);
         long loaded_ = System.nanoTime();
         if (properties.warmupTokens() > 0) {
