@@ -2,6 +2,7 @@ package io.tandem.edge.config;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /**
@@ -13,15 +14,19 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * {@code cacheDir}: where built graphs are kept between starts (keyed by the model file's sha256, the
  * builder and the graph's spec; verified before use), so a restart opens them instead of building them;
  * unset, graphs are built at every start.
+ * {@code sessionConfig} holds extra ONNX Runtime session configuration entries, e.g.
+ * {@code "[session.intra_op.allow_spinning]": "0"} (brackets keep the dots in the key).
  */
 @ConfigurationProperties("tandem.model")
 public record ModelProperties(Path path, Path tokenizer, String weights, String flavour, int threads,
-                              List<String> providers, int warmupTokens, Path cacheDir) {
+                              List<String> providers, int warmupTokens, Path cacheDir,
+                              Map<String, String> sessionConfig) {
 
     public ModelProperties {
         weights = weights == null ? "fp32" : weights;
         flavour = flavour == null ? "fast" : flavour;
         providers = providers == null ? List.of() : List.copyOf(providers);
+        sessionConfig = sessionConfig == null ? Map.of() : Map.copyOf(sessionConfig);
         if (threads < 0) {
             throw new IllegalArgumentException("tandem.model.threads must be 0 (automatic) or positive, was " + threads);
         }

@@ -70,7 +70,7 @@ public class LocalModelConfiguration {
         }
         EngineOptions options = new EngineOptions(WeightPrecision.parse(properties.weights()),
                 GraphFlavour.parse(properties.flavour()), 0,
-                new RuntimeOptions(properties.threads(), properties.providers()));
+                new RuntimeOptions(properties.threads(), properties.providers(), properties.sessionConfig(), true));
         GraphStore store = GraphStore.cachedIfWritable(properties.cacheDir());
         Engine engine = Engine.open(loaded, options, store);
         long loaded_ = System.nanoTime();
@@ -122,7 +122,7 @@ public class LocalModelConfiguration {
             log.warn("serving the export's {} {} graphs; tandem.model.weights={} and flavour={} do not apply to an export",
                     index.precision(), index.flavour(), properties.weights(), properties.flavour());
         }
-        RuntimeOptions runtime = new RuntimeOptions(properties.threads(), properties.providers());
+        RuntimeOptions runtime = new RuntimeOptions(properties.threads(), properties.providers(), properties.sessionConfig(), true);
         EngineOptions options = new EngineOptions(WeightPrecision.parse(index.precision()),
                 GraphFlavour.parse(index.flavour()), 0, runtime,
                 io.tandem.model.onnx.ActivationPrecision.parse(export.manifests().getFirst().activations()));

@@ -130,7 +130,7 @@ public final class ModelExporter {
         List<ExportIndex.ExportedFile> files = new ArrayList<>();
         ModelManifest previous = null;
         for (GraphSpec spec : specs) {
-            OnnxModel graph = DecoderGraphBuilder.build(model.weights(), spec, model.weightSource());
+            OnnxModel graph = DecoderGraphBuilder.buildForExport(model.weights(), spec, model.weightSource());
             ModelManifest manifest = Engine.manifest(model, spec, graph);
             if (previous != null) {
                 manifest.requireContinues(previous);

@@ -18,6 +18,13 @@ import java.util.Map;
  */
 public final class DecoderGraphBuilder {
 
+    /**
+     * Metadata saying the graph takes the {@link GraphNames#PAST_LENGTH} input, so its past and
+     * present may share one preallocated buffer.
+     */
+    public static final String KV_BUFFER_KEY = "tandem.kv_buffer";
+    public static final String KV_BUFFER_SHARED = "shared";
+
     private DecoderGraphBuilder() {
     }
 
@@ -25,9 +32,14 @@ public final class DecoderGraphBuilder {
         return build(weights, spec, WeightSource.FP32);
     }
 
-    /** A graph whose quantized weights come from {@code source}'s stored blocks where it has them in the graph's layout. */
+    /**
+     * A graph for this process's sessions, whose quantized weights come from {@code source}'s stored
+     * blocks where it has them in the graph's layout. With GroupQueryAttention it also takes
+     * {@link GraphNames#PAST_LENGTH}, which {@link io.tandem.model.runtime.KvSequence} feeds to keep
+     * its cache in one buffer written in place.
+     */
     public static OnnxModel build(LlamaWeights weights, GraphSpec spec, WeightSource source) {
-        return build(weights, spec, source, false, null);
+        return build(weights, spec, source, false, true, null);
     }
 
     /**
@@ -35,12 +47,20 @@ public final class DecoderGraphBuilder {
      * as soon as it is made: the heap holds one weight at a time, whatever the model's size.
      */
     public static OnnxModel build(LlamaWeights weights, GraphSpec spec, WeightSource source, ExternalData external) {
-        return build(weights, spec, source, false, external);
+        return build(weights, spec, source, false, true, external);
     }
 
     /** {@link #buildBatched(LlamaWeights, GraphSpec, WeightSource)} with its weights written to {@code external}. */
     public static OnnxModel buildBatched(LlamaWeights weights, GraphSpec spec, WeightSource source, ExternalData external) {
-        return build(weights, spec, source, true, external);
+        return build(weights, spec, source, true, false, external);
+    }
+
+    /**
+     * The same graph without {@link GraphNames#PAST_LENGTH}: the past's length is its shape, as a
+     * server that feeds each present back as the next past (Triton's implicit state) needs.
+     */
+    public static OnnxModel buildForExport(LlamaWeights weights, GraphSpec spec, WeightSource source) {
+        return build(weights, spec, source, false, false, null);
     }
 
     /**
@@ -52,17 +72,22 @@ public final class DecoderGraphBuilder {
      * ({@link DecoderOps#batchedPositions}).
      */
     public static OnnxModel buildBatched(LlamaWeights weights, GraphSpec spec, WeightSource source) {
-        return build(weights, spec, source, true, null);
+        return build(weights, spec, source, true, false, null);
     }
 
     private static OnnxModel build(LlamaWeights weights, GraphSpec spec, WeightSource source, boolean batched,
-                                   ExternalData external) {
+                                   boolean pastLengthInput, ExternalData external) {
         LlamaConfig config = weights.config();
         spec.requireWithin(config);
         OnnxGraph g = new OnnxGraph("tandem_" + config.architecture() + "_" + spec.firstLayer() + "_" + spec.endLayer()
                 + (batched ? "_batched" : ""), external);
         DecoderOps ops = new DecoderOps(g, config, spec.precision(), spec.flavour(), spec.activations(), source);
         Object batch = 1L;
+        boolean takesPastLength = pastLengthInput
+                && DecoderOps.attentionKernel(spec.flavour(), config) == DecoderOps.AttentionKernel.GROUP_QUERY_ATTENTION;
+        if (takesPastLength) {
+            ops.withPastLengthInput();
+        }
         if (batched) {
             ops.batched();
             batch = GraphNames.BATCH;
@@ -123,6 +148,9 @@ public final class DecoderGraphBuilder {
         metadata.put("tandem.precision", spec.precision().label());
         metadata.put("tandem.flavour", spec.flavour().label());
         metadata.put("tandem.activations", spec.activations().label());
+        if (takesPastLength) {
+            metadata.put(KV_BUFFER_KEY, KV_BUFFER_SHARED);
+        }
         if (batched) {
             metadata.put("tandem.batch", "dynamic");
             metadata.put("tandem.attention", DecoderOps.attentionKernel(spec.flavour(), config).name().toLowerCase(java.util.Locale.ROOT));

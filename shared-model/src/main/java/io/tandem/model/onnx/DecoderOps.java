@@ -35,6 +35,8 @@ public final class DecoderOps {
      * in batched graphs, whose batch dimension is dynamic.
      */
     private long batchDim = 1;
+    /** Whether {@link #positions} takes the past's length from the {@link GraphNames#PAST_LENGTH} input. */
+    private boolean pastLengthInput;
 
     /** @param source where quantized weights may come from already quantized (GGUF Q4_0/Q8_0 blocks) */
     public DecoderOps(OnnxGraph graph, LlamaConfig config, WeightPrecision precision, GraphFlavour flavour,
@@ -63,6 +65,16 @@ public final class DecoderOps {
         return this;
     }
 
+    /**
+     * With GroupQueryAttention, makes {@link #positions} read the past's length from the input
+     * {@link GraphNames#PAST_LENGTH} (-1: the past's shape), so a caller may feed a preallocated
+     * cache of larger capacity as both past and present. Other kernels ignore it.
+     */
+    public DecoderOps withPastLengthInput() {
+        pastLengthInput = true;
+        return this;
+    }
+
     /** Position-dependent values shared by every layer of one graph. */
     public record Positions(String pastLength, String positionIds, String cos, String sin, String mask,
                             String seqLensK, String totalLength, String cosCache, String sinCache) {
@@ -76,15 +88,23 @@ public final class DecoderOps {
     public Positions positions(String hidden, String pastKey) {
         String past = g.op("Shape", attrs(i("start", 2), i("end", 3)), pastKey);
         String seq = g.op("Shape", attrs(i("start", 1), i("end", 2)), hidden);
-        String total = g.op("Add", past, seq);
         String[] tables = rotaryTables();
         if (attentionKernel(flavour, config) == AttentionKernel.GROUP_QUERY_ATTENTION) {
+            if (pastLengthInput) {
+                // A fed past_length lets the caller pass a preallocated cache of any capacity as both past
+                // and (pinned) present: GroupQueryAttention then writes the new keys in place and reads
+                // only the first seqlens_k + 1 positions, so a step never copies the cache.
+                String fed = g.input(GraphNames.PAST_LENGTH, OnnxGraph.INT64, 1L);
+                past = g.op("Where", g.op("Less", fed, g.axes(0)), past, fed);
+            }
+            String total = g.op("Add", past, seq);
             String totalInt = g.op("Cast", attrs(i("to", OnnxGraph.INT32)), total);
             String seqLensK = g.op("Sub", totalInt, g.initializer("one_i32", OnnxGraph.INT32, new long[] {1},
                     ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, 1)));
             String totalScalar = g.op("Squeeze", totalInt, g.axes(0));
             return new Positions(past, null, null, null, null, seqLensK, totalScalar, tables[0], tables[1]);
         }
+        String total = g.op("Add", past, seq);
         String pastScalar = g.op("Squeeze", past, g.axes(0));
         String totalScalar = g.op("Squeeze", total, g.axes(0));
         String positions = g.op("Range", pastScalar, totalScalar, g.scalarLong(1));

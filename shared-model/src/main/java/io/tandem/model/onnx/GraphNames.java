@@ -12,6 +12,12 @@ public final class GraphNames {
     /** Batched graphs: the dynamic batch dimension, and each row's real past length (int64 [batch]). */
     public static final String BATCH = "batch";
     public static final String PAST_LENGTHS = "past_lengths";
+    /**
+     * int64 {@code [1]} input of the one-sequence GroupQueryAttention graphs built for sessions (not
+     * exports): how many of the past's positions are real, so the past and present may be one
+     * preallocated buffer of a larger capacity, written in place; -1 means the past's whole length.
+     */
+    public static final String PAST_LENGTH = "past_length";
 
     private GraphNames() {
     }

@@ -4,6 +4,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import io.tandem.model.llama.LlamaConfig;
+import io.tandem.model.onnx.DecoderGraphBuilder;
 import io.tandem.model.onnx.GraphSpec;
 import io.tandem.model.onnx.OnnxModel;
 import java.io.IOException;
@@ -24,19 +25,41 @@ public final class GraphSession implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(GraphSession.class);
 
+    /**
+     * Environment variable naming a file prefix: when set, every session records ONNX Runtime's
+     * per-operator profile there (a Chrome trace JSON written when the session closes). For
+     * measurements only: profiling slows every step.
+     */
+    public static final String PROFILE_ENV = "TANDEM_ORT_PROFILE";
+
     private final OrtEnvironment env;
     private final OrtSession session;
     private final GraphSpec spec;
     private final LlamaConfig config;
     private final List<String> activeProviders;
+    private final boolean takesPastLength;
+    private final boolean sharedKvCache;
 
     private GraphSession(OrtEnvironment env, OrtSession session, GraphSpec spec, LlamaConfig config,
-                         List<String> activeProviders) {
+                         List<String> activeProviders, RuntimeOptions options) {
         this.env = env;
         this.session = session;
         this.spec = spec;
         this.config = config;
         this.activeProviders = List.copyOf(activeProviders);
+        // Only graphs built for sessions take past_length and can share the buffer; exports cannot.
+        this.takesPastLength = takesPastLength(session);
+        this.sharedKvCache = options.sharedKvCache() && takesPastLength;
+    }
+
+    private static boolean takesPastLength(OrtSession session) {
+        try {
+            return DecoderGraphBuilder.KV_BUFFER_SHARED.equals(
+                    session.getMetadata().getCustomMetadata().get(DecoderGraphBuilder.KV_BUFFER_KEY));
+        } catch (OrtException e) {
+            log.warn("could not read the graph's metadata ({}); each step copies the KV cache", e.getMessage());
+            return false;
+        }
     }
 
     /** Opens a session on a built model; large models go through a temporary file with external data. */
@@ -69,7 +92,7 @@ public final class GraphSession implements AutoCloseable {
                     Files.deleteIfExists(dir);
                 }
             }
-            return new GraphSession(env, session, spec, config, active);
+            return new GraphSession(env, session, spec, config, active, options);
         } catch (OrtException e) {
             throw new IllegalStateException("ONNX Runtime could not load the graph for layers "
                     + spec.firstLayer() + ".." + spec.endLayer() + ": " + e.getMessage(), e);
@@ -83,7 +106,7 @@ public final class GraphSession implements AutoCloseable {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         List<String> active = new ArrayList<>();
         try (OrtSession.SessionOptions so = sessionOptions(spec, options, active)) {
-            return new GraphSession(env, env.createSession(modelFile.toString(), so), spec, config, active);
+            return new GraphSession(env, env.createSession(modelFile.toString(), so), spec, config, active, options);
         } catch (OrtException e) {
             throw new IllegalStateException(modelFile + ": ONNX Runtime could not load it: " + e.getMessage(), e);
         }
@@ -98,6 +121,14 @@ public final class GraphSession implements AutoCloseable {
         so.addConfigEntry("session.qdq_matmulnbits_accuracy_level", Integer.toString(spec.activations().accuracyLevel()));
         if (options.intraOpThreads() > 0) {
             so.setIntraOpNumThreads(options.intraOpThreads());
+        }
+        for (Map.Entry<String, String> entry : options.sessionConfig().entrySet()) {
+            so.addConfigEntry(entry.getKey(), entry.getValue());
+        }
+        String profile = System.getenv(PROFILE_ENV);
+        if (profile != null && !profile.isBlank()) {
+            // ONNX Runtime appends a timestamp and .json; the file is complete when the session closes.
+            so.enableProfiling(profile);
         }
         for (String provider : options.executionProviders()) {
             try {
@@ -143,6 +174,16 @@ public final class GraphSession implements AutoCloseable {
     /** The providers actually in use, cpu last. */
     public List<String> activeProviders() {
         return activeProviders;
+    }
+
+    /** Whether sequences keep their KV cache in one preallocated buffer written in place. */
+    public boolean sharedKvCache() {
+        return sharedKvCache;
+    }
+
+    /** Whether the graph takes {@link io.tandem.model.onnx.GraphNames#PAST_LENGTH}. */
+    boolean takesPastLength() {
+        return takesPastLength;
     }
 
     OrtEnvironment env() {
