@@ -96,7 +96,13 @@ public final class AgentWebSocketHandler implements WebSocketHandler {
         if (slot == null) {
             return ws.close(new CloseStatus(CLOSE_TOKEN_EXPIRED, "no authenticated agent"));
         }
-        connections.add(connection, assembler, slot);
+        try {
+            connections.add(connection, assembler, slot);
+        } catch (RuntimeException e) {
+            connections.remove(connection);
+            slot.release();
+            throw e;
+        }
 
         Mono<Void> input = in.receiveFrames()
                 .doOnNext(frame -> receive(connection, assembler, frame))

@@ -84,13 +84,15 @@ final class RawFrameUpgradeStrategy implements RequestUpgradeStrategy {
                                 : spec.get().protocols(subProtocol).build();
                         return reactorResponse.sendWebsocket((in, out) -> handler.handle(
                                 new RawFrameSession(in, out, info, factory, built.maxFramePayloadLength(), slot)), built);
-                    })).doOnError(e -> {
-                        // the handshake failed, so no handler holds the slot
-                        if (slot != null) {
-                            slot.release();
-                        }
-                    });
+                    })).doOnError(e -> release(slot)).doOnCancel(() -> release(slot));
+                    // the returned Mono ends with the handshake: an error or a cancel means no handler holds the slot
                 });
+    }
+
+    private static void release(AgentConnections.@Nullable Slot slot) {
+        if (slot != null) {
+            slot.release();
+        }
     }
 
     /**

@@ -65,7 +65,15 @@ public final class RevocationListPoller implements AutoCloseable {
             }
             for (String device : fresh) {
                 log.info("device {} was revoked: refusing its tokens and closing its connections", device);
-                onRevoked.accept(device);
+            }
+            // every revoked device, not only the new ones: a handshake validated just before this list
+            // arrived may have registered its connection after the last sweep (closing is idempotent)
+            for (String device : revoked.all()) {
+                try {
+                    onRevoked.accept(device);
+                } catch (RuntimeException e) {
+                    log.warn("closing the connections of revoked device {} failed: {}", device, e.toString());
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -12,8 +12,9 @@ class ExportFailureAnalyzer extends AbstractFailureAnalyzer<ManifestMismatchExce
 
     @Override
     protected FailureAnalysis analyze(Throwable rootFailure, ManifestMismatchException cause) {
-        return new FailureAnalysis("The exported model cannot be served: " + cause.getMessage(),
-                "Export the model again (bin/tandem export), or point tandem.model.path at the model file; an "
-                        + "export is served only when every file still has the sha256 its index recorded.", cause);
+        return new FailureAnalysis("The model's graphs cannot be served: " + cause.getMessage(),
+                "For an exported folder: export the model again (bin/tandem export), or point tandem.model.path at the"
+                        + " model file; an export is served only when every file still has the sha256 its index"
+                        + " recorded.", cause);
     }
 }

@@ -127,6 +127,17 @@ public class LocalModelConfiguration {
                 GraphFlavour.parse(index.flavour()), 0, runtime,
                 io.tandem.model.onnx.ActivationPrecision.parse(export.manifests().getFirst().activations()));
         Engine engine = export.start(runtime, tokenizer);
+        try {
+            return servedExport(properties, dir, export, tokenizer, options, engine, start);
+        } catch (RuntimeException | Error e) {
+            engine.close();
+            throw e;
+        }
+    }
+
+    private WarmModel servedExport(ModelProperties properties, Path dir, ExportedModel export, Llama2cTokenizer tokenizer,
+                                   EngineOptions options, Engine engine, long start) {
+        var index = export.index();
         ModelTokenizer modelTokenizer = new ModelTokenizer.Llama2c(tokenizer);
         LoadedModel stand = LoadedModel.withoutWeights(index.modelName(), export.config(), index.sourceFormat(),
                 index.sourceSha256(), modelTokenizer, "the model is served from the exported graphs in " + dir

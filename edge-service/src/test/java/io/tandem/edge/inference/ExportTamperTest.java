@@ -58,6 +58,6 @@ class ExportTamperTest {
         Throwable failure = catchThrowable(() -> start(export).close());
         assertThat(failure).hasRootCauseInstanceOf(ManifestMismatchException.class);
         assertThat(output).contains("APPLICATION FAILED TO START")
-                .contains("The exported model cannot be served: " + data + ": sha256 ");
+                .contains("The model's graphs cannot be served: " + data + ": sha256 ");
     }
 }

@@ -66,7 +66,9 @@ public final class GraphStore {
         if (directory == null) {
             throw new IllegalArgumentException("a cache directory must be given");
         }
-        return new GraphStore(directory.toAbsolutePath().normalize());
+        Path dir = directory.toAbsolutePath().normalize();
+        sweep(dir);
+        return new GraphStore(dir);
     }
 
     /**
@@ -153,45 +155,60 @@ public final class GraphStore {
     }
 
     /**
-     * A hash of the compiled code that turns a model file into a graph: a change to the builder that forgot to
-     * bump {@link GraphVersion#BUILDER_VERSION} still misses the cache rather than serving an old graph.
+     * A hash of the compiled code that turns a model file into a graph and its manifest: every class (nested,
+     * anonymous and local ones included) of the packages that read model files, hold weights, build graphs and
+     * write manifests. A change to any of them that forgot to bump {@link GraphVersion#BUILDER_VERSION} still
+     * misses the cache rather than serving an old graph.
      */
     static final class BuilderCode {
-        static final String FINGERPRINT = fingerprint(List.of(
-                io.tandem.model.onnx.DecoderGraphBuilder.class, io.tandem.model.onnx.DecoderOps.class,
-                io.tandem.model.onnx.OnnxGraph.class, OnnxModel.class, io.tandem.model.onnx.ExternalData.class,
-                io.tandem.model.onnx.BlockQuantized.class, io.tandem.model.onnx.WeightSource.class,
-                io.tandem.model.onnx.RotaryTables.class, io.tandem.model.onnx.GraphNames.class,
-                io.tandem.model.onnx.GraphSpec.class, io.tandem.model.onnx.WeightPrecision.class,
-                io.tandem.model.onnx.ActivationPrecision.class, io.tandem.model.onnx.GraphFlavour.class,
-                io.tandem.model.llama.Matrix.class, io.tandem.model.llama.LlamaConfig.class,
-                io.tandem.model.gguf.GgufModelLoader.class, io.tandem.model.gguf.GgmlQuants.class,
-                io.tandem.model.gguf.GgufFile.class, io.tandem.model.checkpoint.Llama2cCheckpointReader.class,
-                ModelManifest.class, GraphStore.class));
+        static final List<String> PACKAGES = List.of("io/tandem/model/onnx/", "io/tandem/model/llama/",
+                "io/tandem/model/gguf/", "io/tandem/model/checkpoint/", "io/tandem/model/manifest/",
+                "io/tandem/model/engine/");
+        static final String FINGERPRINT = fingerprint();
 
         private BuilderCode() {
         }
 
-        static String fingerprint(List<Class<?>> classes) {
-            java.security.MessageDigest digest = FileDigest.newSha256();
-            java.util.ArrayDeque<Class<?>> todo = new java.util.ArrayDeque<>(classes);
-            java.util.Set<Class<?>> seen = new java.util.HashSet<>();
-            while (!todo.isEmpty()) {
-                Class<?> c = todo.poll();
-                if (!seen.add(c)) {
-                    continue;
-                }
-                todo.addAll(List.of(c.getDeclaredClasses()));
-                String resource = c.getName().substring(c.getName().lastIndexOf('.') + 1) + ".class";
-                try (java.io.InputStream in = c.getResourceAsStream(resource)) {
-                    digest.update(c.getName().getBytes(StandardCharsets.UTF_8));
-                    if (in != null) {
-                        digest.update(in.readAllBytes());
+        static String fingerprint() {
+            java.util.TreeMap<String, byte[]> classes = new java.util.TreeMap<>();
+            try {
+                Path source = Path.of(GraphStore.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+                if (Files.isDirectory(source)) {
+                    for (String pkg : PACKAGES) {
+                        Path dir = source.resolve(pkg);
+                        if (!Files.isDirectory(dir)) {
+                            continue;
+                        }
+                        try (Stream<Path> files = Files.list(dir)) {
+                            for (Path f : files.filter(f -> f.toString().endsWith(".class")).toList()) {
+                                classes.put(pkg + f.getFileName(), Files.readAllBytes(f));
+                            }
+                        }
                     }
-                } catch (IOException e) {
-                    throw new UncheckedIOException("reading " + resource, e);
+                } else {
+                    try (java.util.jar.JarFile jar = new java.util.jar.JarFile(source.toFile())) {
+                        for (java.util.jar.JarEntry e : java.util.Collections.list(jar.entries())) {
+                            String name = e.getName();
+                            if (name.endsWith(".class") && PACKAGES.stream().anyMatch(pkg -> name.startsWith(pkg)
+                                    && name.indexOf('/', pkg.length()) < 0)) {
+                                try (java.io.InputStream in = jar.getInputStream(e)) {
+                                    classes.put(name, in.readAllBytes());
+                                }
+                            }
+                        }
+                    }
                 }
+            } catch (IOException | java.net.URISyntaxException | RuntimeException e) {
+                throw new IllegalStateException("cannot read the graph builder's classes to key the graph cache: " + e, e);
             }
+            if (classes.isEmpty()) {
+                throw new IllegalStateException("found none of the graph builder's classes to key the graph cache");
+            }
+            java.security.MessageDigest digest = FileDigest.newSha256();
+            classes.forEach((name, bytes) -> {
+                digest.update(name.getBytes(StandardCharsets.UTF_8));
+                digest.update(bytes);
+            });
             return HexFormat.of().formatHex(digest.digest()).substring(0, 16);
         }
     }
@@ -221,12 +238,10 @@ public final class GraphStore {
             try {
                 return new Stored(entry.resolve(MODEL_FILE), verify(entry, key), false);
             } catch (IOException | RuntimeException e) {
-                log.warn("graph cache entry {} is unusable ({}); deleting it and building the graph again", entry,
-                        e.getMessage());
-                deleteQuietly(entry);
+                discard(entry, e);
             }
         }
-        Path staging = Files.createTempDirectory(cacheDirectory, "." + entry.getFileName() + ".partial-");
+        Path staging = Files.createTempDirectory(cacheDirectory, "." + entry.getFileName() + PARTIAL);
         try {
             Built built = build(model, spec, batched, staging);
             List<EntryFile> files = new ArrayList<>();
@@ -419,10 +434,48 @@ public final class GraphStore {
         }
     }
 
+    /**
+     * Takes an unusable entry out of the way: renamed aside first (atomic, so another process never sees it
+     * half deleted, nor deletes an entry rebuilt meanwhile), then deleted.
+     */
     private static void discard(Path entry, Throwable why) {
         log.warn("graph cache entry {} is unusable ({}); deleting it and building the graph again", entry,
                 why.getMessage());
-        deleteQuietly(entry);
+        Path aside = entry.resolveSibling("." + entry.getFileName() + TRASH + java.util.UUID.randomUUID());
+        try {
+            Files.move(entry, aside, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            return; // gone already: another process took it aside first
+        }
+        deleteQuietly(aside);
+    }
+
+    private static final String TRASH = ".trash-";
+    private static final String PARTIAL = ".partial-";
+    /** A staging folder this old belongs to a build that died (a running build writes it within minutes). */
+    private static final java.time.Duration ABANDONED = java.time.Duration.ofHours(1);
+
+    /** Removes what dead processes left: folders taken aside, and staging folders of builds that never finished. */
+    private static void sweep(Path directory) {
+        if (!Files.isDirectory(directory)) {
+            return;
+        }
+        try (Stream<Path> children = Files.list(directory)) {
+            long now = System.currentTimeMillis();
+            for (Path child : children.toList()) {
+                String name = child.getFileName().toString();
+                if (!name.startsWith(".") || !Files.isDirectory(child)) {
+                    continue;
+                }
+                boolean abandoned = name.contains(PARTIAL)
+                        && now - Files.getLastModifiedTime(child).toMillis() > ABANDONED.toMillis();
+                if (name.contains(TRASH) || abandoned) {
+                    deleteQuietly(child);
+                }
+            }
+        } catch (IOException e) {
+            log.warn("could not sweep the graph cache {}: {}", directory, e.getMessage());
+        }
     }
 
     private record Built(ModelManifest manifest, List<String> dataChunks) {

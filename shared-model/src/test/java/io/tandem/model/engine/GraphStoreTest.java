@@ -117,6 +117,31 @@ class GraphStoreTest {
     }
 
     @Test
+    void aDamagedEntryIsTakenAsideBeforeItIsDeletedAndWhatDeadBuildsLeftIsSwept() throws IOException {
+        start(GraphStore.cached(cache), SPLIT_INT8);
+        List<Path> built = entries();
+        Files.delete(built.getFirst().resolve(GraphStore.INDEX_FILE));
+        // what killed processes leave: a folder taken aside, a staging folder abandoned hours ago, and one
+        // that a build running now is still writing
+        Path aside = Files.createDirectories(cache.resolve(".x.trash-1"));
+        Files.writeString(aside.resolve("model.onnx.data"), "stale");
+        Path abandoned = Files.createDirectories(cache.resolve(".y.partial-2"));
+        Files.setLastModifiedTime(abandoned, java.nio.file.attribute.FileTime.fromMillis(
+                System.currentTimeMillis() - java.time.Duration.ofHours(2).toMillis()));
+        Path running = Files.createDirectories(cache.resolve(".z.partial-3"));
+
+        GraphStore again = GraphStore.cached(cache);
+        assertThat(aside).doesNotExist();
+        assertThat(abandoned).doesNotExist();
+        assertThat(running).exists();
+        assertThat(start(again, SPLIT_INT8)).containsExactly(uncached);
+        assertThat(again.builds()).isEqualTo(1);
+        // the rebuilt entry stands where the damaged one was; nothing taken aside is left over
+        assertThat(entries()).containsExactlyInAnyOrderElementsOf(
+                java.util.stream.Stream.concat(built.stream(), java.util.stream.Stream.of(running)).toList());
+    }
+
+    @Test
     void alteredGraphIsCaughtBeforeOnnxRuntimeSeesIt() throws IOException {
         EngineOptions whole = new EngineOptions(WeightPrecision.INT8, GraphFlavour.FAST, 0, RuntimeOptions.threads(1));
         start(GraphStore.cached(cache), whole);
