@@ -1,0 +1,140 @@
+package io.tandem.edge.chat;
+
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.springframework.http.codec.ServerSentEvent;
+import reactor.core.CoreSubscriber;
+import reactor.core.Scannable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Operators;
+
+/** Test-only: per streamed answer, the demand it got, what it sent, and the writer chain below it. */
+final class StreamProbe {
+
+    static final class Record {
+        final AtomicLong requested = new AtomicLong();
+        final AtomicLong emitted = new AtomicLong();
+        volatile String lastRequestThread = "";
+        volatile String lastEmitThread = "";
+        volatile String terminal = "open";
+        volatile CoreSubscriber<?> downstream;
+    }
+
+    static final Map<String, Record> RECORDS = new ConcurrentHashMap<>();
+
+    static void install() {
+        CompletionController.streamProbe = (id, flux) -> {
+            Record r = new Record();
+            RECORDS.put(id, r);
+            return flux.doOnRequest(n -> {
+                        r.requested.addAndGet(n);
+                        r.lastRequestThread = Thread.currentThread().getName();
+                    })
+                    .doOnNext(e -> {
+                        r.emitted.incrementAndGet();
+                        r.lastEmitThread = Thread.currentThread().getName();
+                    })
+                    .doOnComplete(() -> r.terminal = "complete")
+                    .doOnCancel(() -> r.terminal = "cancelled")
+                    .doOnError(e -> r.terminal = "error " + e)
+                    .transform(Operators.<ServerSentEvent<String>, ServerSentEvent<String>>lift((sc, sub) -> {
+                        r.downstream = sub;
+                        return sub;
+                    }));
+        };
+    }
+
+    static void forget(String id) {
+        if (id != null) {
+            RECORDS.remove(id);
+        }
+    }
+
+    static String describe(String id) {
+        Record r = id == null ? null : RECORDS.get(id);
+        if (r == null) {
+            return "no probe record for " + id;
+        }
+        StringBuilder out = new StringBuilder("probe: requested=" + r.requested + " emitted=" + r.emitted
+                + " terminal=" + r.terminal + " lastRequestThread=" + r.lastRequestThread
+                + " lastEmitThread=" + r.lastEmitThread + "\n");
+        Object at = r.downstream;
+        for (int hop = 0; hop < 10 && at != null; hop++) {
+            out.append("  [").append(hop).append("] ").append(at.getClass().getName()).append('\n');
+            dumpFields(at, out, "      ", 1);
+            Object next = null;
+            Object ws = field(at, "writeSubscriber");
+            if (ws != null) {
+                next = ws;
+            } else if (at instanceof Scannable s) {
+                next = s.scan(Scannable.Attr.ACTUAL);
+            }
+            at = next;
+        }
+        return out.toString();
+    }
+
+    private static Object field(Object o, String name) {
+        for (Class<?> c = o.getClass(); c != null && c != Object.class; c = c.getSuperclass()) {
+            try {
+                Field f = c.getDeclaredField(name);
+                f.setAccessible(true);
+                return f.get(o);
+            } catch (ReflectiveOperationException | RuntimeException ignored) {
+                // not here
+            }
+        }
+        return null;
+    }
+
+    private static void dumpFields(Object o, StringBuilder out, String indent, int depth) {
+        for (Class<?> c = o.getClass(); c != null && c != Object.class && c != ThreadLocal.class; c = c.getSuperclass()) {
+            for (Field f : c.getDeclaredFields()) {
+                if (Modifier.isStatic(f.getModifiers())) {
+                    continue;
+                }
+                Object v;
+                try {
+                    f.setAccessible(true);
+                    v = f.get(o);
+                } catch (ReflectiveOperationException | RuntimeException e) {
+                    continue;
+                }
+                out.append(indent).append(f.getName()).append('=').append(show(v)).append('\n');
+                if (depth > 0 && v != null && (f.getName().equals("inner") || f.getName().equals("subscription")
+                        || f.getName().equals("s") || f.getName().equals("ctx"))) {
+                    if (v instanceof io.netty.channel.ChannelHandlerContext ctx) {
+                        var ch = ctx.channel();
+                        var buf = ch.unsafe().outboundBuffer();
+                        out.append(indent).append("  channel active=").append(ch.isActive()).append(" writable=")
+                                .append(ch.isWritable()).append(" loop=").append(ch.eventLoop())
+                                .append(" outbound size=").append(buf == null ? "-" : buf.size())
+                                .append(" pendingBytes=").append(buf == null ? "-" : buf.totalPendingWriteBytes())
+                                .append(" pipeline=").append(ch.pipeline().names()).append('\n');
+                    } else {
+                        dumpFields(v, out, indent + "    ", depth - 1);
+                    }
+                }
+            }
+        }
+    }
+
+    private static String show(Object v) {
+        if (v == null || v instanceof Number || v instanceof Boolean || v instanceof CharSequence || v instanceof Enum<?>
+                || v instanceof Character) {
+            return String.valueOf(v);
+        }
+        if (v instanceof Queue<?> q) {
+            try {
+                return v.getClass().getSimpleName() + "(size " + q.size() + ")";
+            } catch (RuntimeException e) {
+                return v.getClass().getSimpleName();
+            }
+        }
+        return v.getClass().getName() + "@" + Integer.toHexString(System.identityHashCode(v));
+    }
+}
