@@ -48,6 +48,84 @@ final class StreamProbe {
         };
     }
 
+    /**
+     * Widens race windows: every non-fusable operator assembled from now on (the controller's, Spring's
+     * SSE writer's, Reactor Netty's send path) gets a subscriber that sometimes pauses for a few
+     * microseconds or yields before passing a signal or a request on. Fusable operators are left alone,
+     * so that fusion (the sink into flatMapIterable) is as in production.
+     */
+    static void installJitter() {
+        reactor.core.publisher.Hooks.onEachOperator("tandem-stall-jitter", publisher ->
+                publisher instanceof reactor.core.Fuseable ? publisher
+                        : Operators.<Object, Object>lift((sc, sub) -> new Jitter<>(sub)).apply(publisher));
+    }
+
+    static void uninstallJitter() {
+        reactor.core.publisher.Hooks.resetOnEachOperator("tandem-stall-jitter");
+    }
+
+    static void pause() {
+        var random = java.util.concurrent.ThreadLocalRandom.current();
+        int dice = random.nextInt(16);
+        if (dice == 0) {
+            Thread.yield();
+        } else if (dice == 1) {
+            long until = System.nanoTime() + random.nextInt(50_000);
+            while (System.nanoTime() < until) {
+                Thread.onSpinWait();
+            }
+        }
+    }
+
+    static final class Jitter<T> implements CoreSubscriber<T>, org.reactivestreams.Subscription {
+        final CoreSubscriber<? super T> actual;
+        org.reactivestreams.Subscription s;
+
+        Jitter(CoreSubscriber<? super T> actual) {
+            this.actual = actual;
+        }
+
+        @Override
+        public reactor.util.context.Context currentContext() {
+            return actual.currentContext();
+        }
+
+        @Override
+        public void onSubscribe(org.reactivestreams.Subscription s) {
+            this.s = s;
+            actual.onSubscribe(this);
+        }
+
+        @Override
+        public void onNext(T t) {
+            pause();
+            actual.onNext(t);
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            pause();
+            actual.onError(t);
+        }
+
+        @Override
+        public void onComplete() {
+            pause();
+            actual.onComplete();
+        }
+
+        @Override
+        public void request(long n) {
+            pause();
+            s.request(n);
+        }
+
+        @Override
+        public void cancel() {
+            s.cancel();
+        }
+    }
+
     static void forget(String id) {
         if (id != null) {
             RECORDS.remove(id);

@@ -40,7 +40,8 @@ import tools.jackson.databind.json.JsonMapper;
  * adds what the writer chain below a silent stream was doing to the dump, {@code
  * -Dtandem.stall.tokenDelayMicros=N} makes every token up to N µs slower (each token then crosses from the
  * generation thread to the event loop on its own), {@code -Dtandem.stall.slowReaders=true} reads every
- * other stream slowly.
+ * other stream slowly, {@code -Dtandem.stall.jitter=true} makes every non-fusable operator of the
+ * request path pause now and then before passing a signal or a request on (wider race windows).
  */
 @EdgeTest(properties = {EdgeTest.CONFIG, EdgeTest.CONFIG_NAME, EdgeTest.AUDIT,
         "tandem.concurrency.max-active=4", "tandem.concurrency.max-queued=64"})
@@ -99,6 +100,9 @@ class StreamStallSoakTest {
         int requests = Integer.getInteger("tandem.stall.requests", IN_BUILD_REQUESTS);
         if (PROBE) {
             StreamProbe.install();
+        }
+        if (Boolean.getBoolean("tandem.stall.jitter")) {
+            StreamProbe.installJitter();
         }
         int clients = Integer.getInteger("tandem.stall.clients", 8);
         AtomicInteger next = new AtomicInteger();
@@ -163,6 +167,7 @@ class StreamStallSoakTest {
         }
         watchdog.shutdownNow();
         CompletionController.streamProbe = null;
+        StreamProbe.uninstallJitter();
         double seconds = (System.nanoTime() - started) / 1e9;
         System.out.printf("%n| requests | clients | ok | cancelled | 429 | chunks | longest silence (ms) | seconds |%n"
                         + "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |%n"
