@@ -144,12 +144,15 @@ final class StreamProbe {
         for (int hop = 0; hop < 10 && at != null; hop++) {
             out.append("  [").append(hop).append("] ").append(at.getClass().getName()).append('\n');
             dumpFields(at, out, "      ", 1);
-            Object next = null;
-            Object ws = field(at, "writeSubscriber");
-            if (ws != null) {
-                next = ws;
-            } else if (at instanceof Scannable s) {
-                next = s.scan(Scannable.Attr.ACTUAL);
+            // Spring's write barrier hands on to its writeSubscriber; operators keep theirs in "actual"
+            // (Scannable.scan(ACTUAL) would hide a subscriber that is not Scannable, such as the barrier)
+            Object next = field(at, "writeSubscriber");
+            if (next == null) {
+                next = field(at, "actual");
+            }
+            if (next == null && at instanceof Scannable s) {
+                Scannable actual = s.scan(Scannable.Attr.ACTUAL);
+                next = actual == null || !actual.isScanAvailable() ? null : actual;
             }
             at = next;
         }
