@@ -118,7 +118,7 @@ class StreamStallSoakTest {
             long now = System.nanoTime();
             for (Watched w : open) {
                 if (now - w.lastNanos > TimeUnit.SECONDS.toNanos(SILENCE_LIMIT_SECONDS) && stall.get() == null) {
-                    String what = "request " + w.index + " " + w.body + " silent for > " + SILENCE_LIMIT_SECONDS
+                    String what = "request " + w.index + " " + w.path + " " + w.body + " silent for > " + SILENCE_LIMIT_SECONDS
                             + " s after " + w.chunks + " chunks; the server's audit of " + w.id + ": " + audited(w.id)
                             + (PROBE ? "\n" + StreamProbe.describe(w.id) : "");
                     if (stall.compareAndSet(null, what)) {
@@ -139,7 +139,21 @@ class StreamStallSoakTest {
                     Map<String, Object> body = body(random);
                     // one in eight clients walks away part-way, after 0..8 chunks
                     int cancelAfter = random.nextInt(8) == 0 ? random.nextInt(9) : -1;
-                    Watched w = new Watched(index, json.writeValueAsString(body));
+                    // one in four asks for a text completion (its own random, so that the chat requests stay
+                    // as they were): no opening chunk unless echo, so the stream's first chunk is a token's
+                    SplittableRandom kind = new SplittableRandom(index * 31L + 7);
+                    String path = "/v1/chat/completions";
+                    if (kind.nextInt(4) == 0) {
+                        path = "/v1/completions";
+                        Object messages = body.remove("messages");
+                        @SuppressWarnings("unchecked")
+                        String prompt = ((List<Map<String, String>>) messages).getFirst().get("content");
+                        body.put("prompt", prompt);
+                        if (kind.nextInt(3) == 0) {
+                            body.put("echo", true);
+                        }
+                    }
+                    Watched w = new Watched(index, json.writeValueAsString(body), path);
                     open.add(w);
                     try {
                         Outcome outcome = stream(port, w, cancelAfter, longestGapNanos);
@@ -220,7 +234,7 @@ class StreamStallSoakTest {
             }
             socket.connect(new java.net.InetSocketAddress("127.0.0.1", port));
             w.socket = socket;
-            socket.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            socket.getOutputStream().write(("POST " + w.path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                     + "Content-Type: application/json\r\nConnection: close\r\nContent-Length: " + body.length
                     + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             socket.getOutputStream().write(body);
@@ -344,14 +358,16 @@ class StreamStallSoakTest {
     static final class Watched {
         final int index;
         final String body;
+        final String path;
         volatile long lastNanos = System.nanoTime();
         volatile int chunks;
         volatile Socket socket;
         volatile String id;
 
-        Watched(int index, String body) {
+        Watched(int index, String body, String path) {
             this.index = index;
             this.body = body;
+            this.path = path;
         }
 
         void abort() {
