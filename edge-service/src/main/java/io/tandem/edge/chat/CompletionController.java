@@ -456,8 +456,13 @@ public class CompletionController {
                 .doOnError(e -> exchange.finish("error"))
                 .onErrorResume(e -> Flux.just(sse(Map.of("error", Map.of("message", String.valueOf(e.getMessage()),
                         "type", "internal-error")))));
-        return Flux.fromIterable(opening).concatWith(body).concatWith(Flux.just(sseData("[DONE]")));
+        Flux<ServerSentEvent<String>> all = Flux.fromIterable(opening).concatWith(body).concatWith(Flux.just(sseData("[DONE]")));
+        var probe = streamProbe;
+        return probe == null ? all : probe.apply(exchange.id, all);
     }
+
+    /** Test hook (issue 13's stall soak): sees every streamed body, by answer id. Null in production. */
+    static volatile java.util.function.BiFunction<String, Flux<ServerSentEvent<String>>, Flux<ServerSentEvent<String>>> streamProbe;
 
     private Map<String, Object> textChunk(Exchange exchange, int index, String text, Map<String, Object> logprobs) {
         return exchange.request.chat() ? chunk(exchange, index, Map.of("content", text), null, logprobs, null)

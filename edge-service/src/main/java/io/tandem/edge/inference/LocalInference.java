@@ -24,6 +24,8 @@ import reactor.core.publisher.Sinks;
  */
 public final class LocalInference implements AutoCloseable {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(LocalInference.class);
+
     /** Runs one generation to its end; {@link Engine#generate} is one. */
     @FunctionalInterface
     public interface Generation {
@@ -151,11 +153,18 @@ public final class LocalInference implements AutoCloseable {
             release.run();
             done = true;
             sink.tryEmitComplete();
-        } catch (RuntimeException e) {
+        } catch (Throwable e) {
+            // Any throwable, not only RuntimeException: an Error (an assertion, a linkage or native
+            // failure, out of memory) that left this method without a terminal signal would leave the
+            // client's stream open and silent until the client gives up, with nothing in the log.
             running.decrementAndGet();
             release.run();
             done = true;
+            log.error("local generation failed: {}", e.toString(), e);
             sink.tryEmitError(e);
+            if (e instanceof VirtualMachineError fatal) {
+                throw fatal;
+            }
         } finally {
             if (!done) {
                 running.decrementAndGet();

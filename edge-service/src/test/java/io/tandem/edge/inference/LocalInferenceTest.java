@@ -141,6 +141,36 @@ class LocalInferenceTest {
         }
     }
 
+    /**
+     * An Error, not only a RuntimeException, ends the stream: before, it escaped the worker and left
+     * the client's stream open with nothing more to come (a silent stall, nothing logged), and the
+     * next generation still ran on a fresh worker.
+     */
+    @Test
+    void anErrorInTheGenerationEndsTheStreamAndTheSlotServesTheNext() {
+        AtomicInteger calls = new AtomicInteger();
+        LocalInference.Generation failingOnce = (request, listener, cancelled) -> {
+            if (calls.incrementAndGet() == 1) {
+                listener.onToken(new GeneratedToken(0, new TokenChoice(5, -0.1f, 0.5f, 1f), "x"));
+                throw new AssertionError("an invariant of the sampler broke");
+            }
+            return new GenerationResult(request.promptIds(), List.of(), "", FinishReason.MAX_TOKENS, 0, 0);
+        };
+        try (LocalInference inference = new LocalInference(failingOnce, 1, 0, Duration.ofSeconds(1))) {
+            StepVerifier.create(inference.submit(REQUEST))
+                    .expectNextMatches(e -> e instanceof InferenceEvent.Started)
+                    .expectNextMatches(e -> e instanceof InferenceEvent.Token)
+                    .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(AssertionError.class)
+                            .hasMessage("an invariant of the sampler broke"))
+                    .verify(Duration.ofSeconds(10));
+            await(() -> inference.active() == 0);
+            StepVerifier.create(inference.submit(REQUEST))
+                    .expectNextMatches(e -> e instanceof InferenceEvent.Started)
+                    .expectNextMatches(e -> e instanceof InferenceEvent.Finished)
+                    .verifyComplete();
+        }
+    }
+
     static void await(java.util.function.BooleanSupplier condition) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (!condition.getAsBoolean()) {
