@@ -38,6 +38,12 @@ public class LinkConfiguration {
     @Bean
     SecurityWebFilterChain edgeSecurity(ServerHttpSecurity http) {
         return http.authorizeExchange(exchanges -> exchanges.anyExchange().permitAll())
+                // stateless: the default would make a web session per request, whose store moves the rest of
+                // the request onto Reactor's parallel threads (a third thread meeting each stream's start)
+                .securityContextRepository(
+                        org.springframework.security.web.server.context.NoOpServerSecurityContextRepository.getInstance())
+                .requestCache(cache -> cache.requestCache(
+                        org.springframework.security.web.server.savedrequest.NoOpServerRequestCache.getInstance()))
                 .csrf(ServerHttpSecurity.CsrfSpec::disable)
                 .httpBasic(ServerHttpSecurity.HttpBasicSpec::disable)
                 .formLogin(ServerHttpSecurity.FormLoginSpec::disable)
