@@ -24,8 +24,8 @@ usage: bin/tandem compose <command> [docker compose options]
   ps, logs the containers' state, their logs (e.g. logs -f kiosk-1)
   config   print the resolved compose file
   test     the compose test CI runs: builds, starts the demo on free ports with fresh secrets,
-           checks health, non-root images, no secret in any layer, the same greedy text on routes
-           local, split and cloud on both kiosks and every Prometheus target up; then removes all
+           checks health, non-root images, no secret in any layer, every route answering on both
+           kiosks (the same greedy text wherever the weights are) and every Prometheus target up; then removes all
 
 Needs Docker (Engine 20.10+) with Compose (v2 plugin or docker-compose 1.29). As root on Debian,
 missing packages (docker.io, docker-compose, jq) are installed and dockerd is started.
@@ -258,8 +258,11 @@ link_up() {  # $1 edge port: the edge's cloud link is connected (readiness does 
   echo "    :$1 link not up: $(curl -sS "http://127.0.0.1:$1/actuator/health" | head -c 400)"; return 1
 }
 
-same_greedy_text_everywhere() {  # $@: kiosk ports
-  local reference="" port route line got_route warnings content ok=0
+same_greedy_text_everywhere() {  # $1 a kiosk with the cloud's weights (fp32), then kiosks on other profiles
+  # Every route answers on every kiosk, as itself and without a warning. The text is the same wherever the
+  # weights are: every route of the fp32 kiosk and the cloud route of every kiosk. A kiosk on the Pi profile
+  # decodes locally with int4 weights, so its local and split text may differ (docs: config/edge-pi.yml).
+  local reference="" port route line got_route warnings content ok=0 first="$1"
   for port in "$@"; do link_up "$port" || ok=1; done
   for port in "$@"; do
     for route in local split cloud; do
@@ -267,8 +270,11 @@ same_greedy_text_everywhere() {  # $@: kiosk ports
       IFS=$'\x1f' read -r got_route warnings content <<< "$line"
       echo "    :$port $route -> route $got_route: $content"
       [ -z "$reference" ] && reference="$content"
-      if [ "$got_route" != "$route" ] || [ -n "$warnings" ] || [ "$content" != "$reference" ] || [ -z "$content" ]; then
-        echo "    :$port $route: expected route $route, no warning and the text above; warnings: ${warnings:-none}"; ok=1
+      local must_match=0
+      [ "$port" = "$first" ] || [ "$route" = cloud ] && must_match=1
+      if [ "$got_route" != "$route" ] || [ -n "$warnings" ] || [ -z "$content" ] \
+          || { [ "$must_match" = 1 ] && [ "$content" != "$reference" ]; }; then
+        echo "    :$port $route: expected route $route, no warning and$([ "$must_match" = 1 ] && echo " the text above" || echo " some text"); warnings: ${warnings:-none}"; ok=1
       fi
     done
   done
@@ -349,7 +355,7 @@ run_test() {
   echo "  starting the demo..."
   compose up -d --no-build >/dev/null 2>&1 || compose up -d --no-build
   check "every service becomes healthy" wait_healthy 300
-  check "routes local, split and cloud give the same greedy text on both kiosks" same_greedy_text_everywhere "$kiosk1" "$kiosk2"
+  check "every route answers on both kiosks, with the same greedy text wherever the weights are the same" same_greedy_text_everywhere "$kiosk1" "$kiosk2"
   check "Prometheus scrapes every service (5 targets up)" prometheus_targets_up "$prom"
   check "each kiosk is its own device: its audit trail (on its volume, read-only root) names it" audit_names_each_device
   echo "compose: $PASSED passed, $FAILED failed"
