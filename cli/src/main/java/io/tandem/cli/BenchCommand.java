@@ -9,7 +9,6 @@ import io.tandem.model.engine.LoadedModel;
 import io.tandem.model.llama.ModelShapes;
 import io.tandem.model.onnx.GraphFlavour;
 import io.tandem.model.onnx.WeightPrecision;
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -110,7 +109,7 @@ final class BenchCommand implements Callable<Integer> {
                 }
             } finally {
                 if (cache != null) {
-                    deleteRecursively(cache);
+                    io.tandem.model.engine.GraphStore.deleteQuietly(cache);
                 }
             }
             String head = String.format(Locale.ROOT, "| %s | %s | %s | %s ", label, config.precision().label(),
@@ -236,14 +235,6 @@ final class BenchCommand implements Callable<Integer> {
 
     private static List<String> distinct(List<String> values) {
         return values.stream().map(v -> v.trim().toLowerCase(Locale.ROOT)).filter(v -> !v.isEmpty()).distinct().toList();
-    }
-
-    private static void deleteRecursively(Path dir) throws IOException {
-        try (java.util.stream.Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 
     private static String mib(long kib) {

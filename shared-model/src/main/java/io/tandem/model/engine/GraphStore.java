@@ -499,7 +499,8 @@ public final class GraphStore {
         }
     }
 
-    static void deleteQuietly(Path dir) {
+    /** Deletes {@code dir} and everything in it; what cannot be deleted is logged, not thrown. */
+    public static void deleteQuietly(Path dir) {
         if (dir == null || !Files.exists(dir)) {
             return;
         }
